@@ -1,0 +1,32 @@
+# Two entry points that work on a fresh machine with Python 3.11 and pip:
+#   make demo   installs drumkit in .venv and scores the bundled example model
+#   make test   installs the test dependencies in .venv and runs the suite
+PYTHON ?= python3
+VENV ?= .venv
+BIN = $(VENV)/bin
+
+.PHONY: demo test bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+$(VENV)/.installed-demo: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[sklearn]'
+	touch $@
+
+demo: $(VENV)/.installed-demo
+	$(BIN)/drumkit score --code-dir examples/iris --input examples/iris/sample.csv
+
+test: $(VENV)/.installed-test
+	$(BIN)/python -m pytest -q
+
+bench: $(VENV)/.installed-test
+	$(BIN)/python benchmarks/score_bench.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info

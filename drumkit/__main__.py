@@ -1,0 +1,5 @@
+"""`python -m drumkit` runs the CLI."""
+
+from drumkit.cli import main
+
+main()

@@ -1,0 +1,73 @@
+"""The edge where failures become one red line on stderr and an exit code."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import traceback
+from contextlib import contextmanager
+from enum import IntEnum
+from typing import Iterator
+
+import typer
+
+
+class ExitStatus(IntEnum):
+    """Process exit codes."""
+
+    OK = 0
+    ERROR = 1
+    USAGE = 2
+    INTERRUPTED = 130
+
+
+def error_console():
+    """A rich console on stderr (created on demand: rich is not needed for --help)."""
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def setup_logging(level: str) -> None:
+    """Log to stderr at the given level name."""
+    logging.basicConfig(
+        level=getattr(logging, level.upper(), logging.WARNING),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+@contextmanager
+def reported(show_stacktrace: bool = False) -> Iterator[None]:
+    """Run a command body; any failure ends it with one line on stderr and a non-zero exit."""
+    from drumkit.errors import CustomHTTPError, DrumkitError
+
+    try:
+        yield
+    except typer.Exit:
+        raise
+    except KeyboardInterrupt:
+        error_console().print("[red]Aborted.[/red]")
+        raise typer.Exit(ExitStatus.INTERRUPTED) from None
+    except (DrumkitError, CustomHTTPError) as exc:
+        _fail(exc, str(getattr(exc, "message", exc)), getattr(exc, "exit_code", ExitStatus.ERROR), show_stacktrace)
+    except Exception as exc:  # a bug in user code or ours: still one line, traceback on request
+        _fail(exc, f"{type(exc).__name__}: {exc}", ExitStatus.ERROR, show_stacktrace)
+
+
+def _fail(exc: BaseException, message: str, code: int, show_stacktrace: bool) -> None:
+    console = error_console()
+    if show_stacktrace:
+        console.print("".join(traceback.format_exception(exc)), markup=False)
+    one_line = " ".join(message.split())
+    console.print(f"[bold red]Error:[/bold red] {escape(one_line)}")
+    if not show_stacktrace and code != ExitStatus.USAGE:
+        console.print("[dim](run with --show-stacktrace for the full traceback)[/dim]")
+    raise typer.Exit(code) from None
+
+
+def escape(text: str) -> str:
+    """Escape rich markup in user text."""
+    from rich.markup import escape as rich_escape
+
+    return rich_escape(text)

@@ -1,0 +1,103 @@
+"""`drumkit score`: batch predictions for a CSV, Arrow, Parquet or sparse MTX file."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from drumkit.commands import options as opt
+from drumkit.commands.report import error_console, reported, setup_logging
+
+HELP = "Score a file with the model in --code-dir (CSV to stdout unless --output is given)."
+
+
+def score(
+    input: Annotated[Path, typer.Option("--input", help="CSV, .arrow/.feather, .parquet or .mtx file to score.")],
+    code_dir: opt.CodeDir = Path("."),
+    output: Annotated[
+        Optional[Path], typer.Option("--output", help="Where to write (.csv, .parquet, .arrow); default stdout.")
+    ] = None,
+    target_type: opt.TargetTypeOpt = None,
+    positive_class_label: opt.PositiveLabel = None,
+    negative_class_label: opt.NegativeLabel = None,
+    class_labels: opt.ClassLabels = None,
+    class_labels_file: opt.ClassLabelsFile = None,
+    sparse_column_file: Annotated[
+        Optional[Path], typer.Option("--sparse-column-file", help="Column names for a .mtx input, one a line.")
+    ] = None,
+    content_type: Annotated[
+        Optional[str], typer.Option("--content-type", help="Unstructured: media type of --input.")
+    ] = None,
+    query: Annotated[Optional[str], typer.Option("--query", help="Unstructured: query string, a=1&b=2.")] = None,
+    runtime_params_file: opt.RuntimeParamsFile = None,
+    show_perf: Annotated[bool, typer.Option("--show-perf", help="Print timings to stderr.")] = False,
+    show_stacktrace: opt.ShowStacktrace = False,
+    logging_level: opt.LoggingLevel = "warning",
+    language: opt.Language = None,
+    verbose: Annotated[bool, typer.Option("--verbose", hidden=True)] = False,
+) -> None:
+    """Score a file with the model in --code-dir."""
+    setup_logging("info" if verbose else logging_level)
+    real_stdout = sys.stdout.buffer
+    with reported(show_stacktrace), contextlib.redirect_stdout(sys.stderr):
+        # User prints go to stderr so stdout carries only the predictions.
+        from drumkit.predictor.payload import read_colnames
+        from drumkit.predictor.predictor import Predictor
+        from drumkit.score.batch import ScoreJob, run_score
+
+        _check_language(language)
+        started = time.perf_counter()
+        settings = opt.model_settings(code_dir, target_type, positive_class_label, negative_class_label,
+                                      class_labels, class_labels_file, runtime_params_file)
+        if not input.is_file():
+            from drumkit.errors import UsageError
+
+            raise UsageError(f"The file {input} does not exist!")
+        colnames = None
+        if sparse_column_file is not None:
+            colnames = tuple(read_colnames(_read_file(sparse_column_file)) or ())
+        predictor = Predictor.from_settings(settings)
+        loaded = time.perf_counter()
+        job = ScoreJob(input=input, output=output, sparse_colnames=colnames, content_type=content_type, query=query)
+        with _progress_bar(input.name) as progress:
+            run_score(predictor, job, progress, stdout=real_stdout)
+        if show_perf:
+            done = time.perf_counter()
+            for name, seconds in (("Full time", done - started), ("Init time (incl model loading)", loaded - started),
+                                  ("Run time (incl reading CSV)", done - loaded)):
+                print(f"{name}:\n\tsec: min: {seconds:.3f}; avg: {seconds:.3f}; max: {seconds:.3f}", file=sys.stderr)
+
+
+def _read_file(path: Path) -> bytes:
+    from drumkit.errors import UsageError
+
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise UsageError(f"Cannot read {path}: {exc.strerror}") from None
+
+
+def _check_language(language: str | None) -> None:
+    if language and language.lower() != "python":
+        from drumkit.errors import UsageError
+
+        raise UsageError(f"drumkit runs Python models only; --language {language} is not supported")
+
+
+@contextlib.contextmanager
+def _progress_bar(name: str):
+    """A rich progress bar on stderr when it is a terminal; otherwise no progress output."""
+    if not sys.__stderr__.isatty():
+        yield None
+        return
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+
+    with Progress(TextColumn("scoring {task.description}"), BarColumn(), DownloadColumn(), TimeRemainingColumn(),
+                  console=error_console(), transient=True) as bar:
+        task = bar.add_task(name, total=None)
+        yield lambda done, total: bar.update(task, completed=done, total=total)

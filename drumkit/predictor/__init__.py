@@ -1,0 +1,1 @@
+"""The shared predictor layer: code dir -> model -> checked predictions. No HTTP, no terminal."""

@@ -1,0 +1,79 @@
+"""Import a code dir's `custom.py` and call its hooks, wrapping failures in DRUM's words (3)."""
+
+from __future__ import annotations
+
+import importlib.util
+import inspect
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+from drumkit.errors import CustomHTTPError, HookError, ModelLoadError
+
+HOOK_NAMES = ("init", "load_model", "read_input_data", "transform", "score", "post_process", "score_unstructured")
+
+# What DRUM says when a hook raises: hook name -> message prefix.
+_FAILURE_TEXT = {
+    "read_input_data": "Model 'read_input_data' hook failed to read input data.",
+    "transform": "Model 'transform hook' failed to transform dataset.",
+    "score": "Model 'score' hook failed to make predictions.",
+    "post_process": "Model 'post_process' hook failed to post-process predictions.",
+    "load_model": "'load_model' hook failed to load the model.",
+    "init": "'init' hook failed.",
+}
+
+
+class Hooks:
+    """The hook functions a `custom.py` defines (any may be missing)."""
+
+    def __init__(self, functions: dict[str, Callable], source: Path | None = None):
+        self._functions = functions
+        self.source = source
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._functions
+
+    def get(self, name: str) -> Callable | None:
+        """The hook function, or None."""
+        return self._functions.get(name)
+
+    def call(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        """Call a hook; its exceptions become HookError in DRUM's words, CustomHTTPError passes through."""
+        try:
+            return self._functions[name](*args, **kwargs)
+        except CustomHTTPError:
+            raise
+        except Exception as exc:
+            if name == "score_unstructured":
+                # DRUM does not wrap these: the message is the exception text itself.
+                raise HookError(str(exc) or repr(exc)) from exc
+            raise HookError(f"{_FAILURE_TEXT[name]} Exception: {exc!r}") from exc
+
+    def transform_arity(self) -> int:
+        """How many positional parameters the transform hook takes."""
+        return len(inspect.signature(self._functions["transform"]).parameters)
+
+
+def load_hooks(custom_py: Path | None) -> Hooks:
+    """Import `custom.py` as module `custom` (its folder first on sys.path, as in DRUM)."""
+    if custom_py is None:
+        return Hooks({})
+    folder = str(custom_py.parent)
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
+    spec = importlib.util.spec_from_file_location("custom", custom_py)
+    module = importlib.util.module_from_spec(spec)
+    previous = sys.modules.get("custom")
+    sys.modules["custom"] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException as exc:  # SyntaxError, SystemExit from user code, ...
+        if previous is not None:
+            sys.modules["custom"] = previous
+        else:
+            sys.modules.pop("custom", None)
+        if isinstance(exc, KeyboardInterrupt):
+            raise
+        raise ModelLoadError(f"Failed loading hooks from [{custom_py}] : {exc}") from exc
+    functions = {name: getattr(module, name) for name in HOOK_NAMES if callable(getattr(module, name, None))}
+    return Hooks(functions, custom_py)

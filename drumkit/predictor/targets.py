@@ -1,0 +1,179 @@
+"""Target types, class labels, and the checks and shaping DRUM applies to predictions (4.1)."""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import TYPE_CHECKING, Any, Sequence
+
+from drumkit.errors import PredictionError
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+
+
+class TargetType(str, Enum):
+    """A model's target type; compares equal to its string value."""
+
+    REGRESSION = "regression"
+    BINARY = "binary"
+    MULTICLASS = "multiclass"
+    MULTILABEL = "multilabel"
+    ANOMALY = "anomaly"
+    TRANSFORM = "transform"
+    UNSTRUCTURED = "unstructured"
+
+    def __str__(self) -> str:
+        return self.value
+
+    @property
+    def is_classification(self) -> bool:
+        """Binary, multiclass or multilabel."""
+        return self in (TargetType.BINARY, TargetType.MULTICLASS, TargetType.MULTILABEL)
+
+    @property
+    def is_single_column(self) -> bool:
+        """Predictions are one `Predictions` column."""
+        return self in (TargetType.REGRESSION, TargetType.ANOMALY)
+
+    @property
+    def is_structured(self) -> bool:
+        """Rows in, rows out (everything but unstructured)."""
+        return self is not TargetType.UNSTRUCTURED
+
+
+TARGET_TYPE_NAMES = [t.value for t in TargetType]
+PREDICTIONS_COLUMN = "Predictions"
+
+
+def normalize_label(label: Any) -> Any:
+    """DRUM's label normalisation: float if possible, then boolean words as 1.0/0.0, else lower-case text."""
+    text = str(label)
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    lowered = text.strip().lower()
+    if lowered in ("true", "yes", "y", "on", "t"):
+        return 1.0
+    if lowered in ("false", "no", "n", "off", "f"):
+        return 0.0
+    return text.lower()
+
+
+def _plain(labels: Sequence[Any]) -> list:
+    return [label.item() if hasattr(label, "item") else label for label in labels]
+
+
+def split_extra_columns(
+    frame: "pd.DataFrame", target_type: TargetType, request_labels: Sequence[str] | None
+) -> tuple["pd.DataFrame", "pd.DataFrame | None"]:
+    """Split a score hook's DataFrame into prediction columns and extra model output (4.1 step 1)."""
+    if target_type.is_classification and request_labels:
+        if frame.shape[1] <= len(request_labels):
+            return frame, None
+        wanted = {normalize_label(label) for label in request_labels}
+        label_cols = [c for c in frame.columns if normalize_label(c) in wanted]
+        extra_cols = [c for c in frame.columns if normalize_label(c) not in wanted]
+        return frame[label_cols], (frame[extra_cols] if extra_cols else None)
+    if target_type.is_single_column and frame.shape[1] > 1:
+        if PREDICTIONS_COLUMN not in frame.columns:
+            raise PredictionError(
+                f"The score hook returned {frame.shape[1]} columns {list(map(str, frame.columns))}; "
+                f"with extra model output, the prediction column must be named '{PREDICTIONS_COLUMN}'"
+            )
+        extra = frame.drop(columns=[PREDICTIONS_COLUMN])
+        return frame[[PREDICTIONS_COLUMN]], extra
+    return frame, None
+
+
+def shape_predictions(
+    values: Any,
+    model_labels: Sequence[Any] | None,
+    target_type: TargetType,
+    request_labels: Sequence[str] | None,
+    n_rows: int | None,
+) -> "pd.DataFrame":
+    """Check raw predictions and return DRUM's prediction frame: `Predictions` or one column per label."""
+    import numpy as np
+    import pandas as pd
+
+    if not isinstance(values, np.ndarray):
+        raise PredictionError(f"predictions must return a np array, but received {type(values)}")
+    if values.ndim == 1:
+        values = values.reshape(-1, 1)
+    if values.ndim != 2:
+        raise PredictionError(
+            f"predictions must return a 2 dimensional array, but we received a {values.ndim} dimensional array"
+        )
+    if n_rows is not None and values.shape[0] != n_rows:
+        raise PredictionError(
+            f"The model returned {values.shape[0]} prediction rows for {n_rows} input rows; "
+            "every input row needs exactly one prediction row"
+        )
+    if not target_type.is_classification:
+        if values.shape[1] != 1:
+            raise PredictionError(
+                "Regression, Text Generation, Agentic Workflow and anomaly predictions must contain only 1 column. "
+                f"Your predictions have {values.shape[1]} columns"
+            )
+        return pd.DataFrame({PREDICTIONS_COLUMN: values[:, 0]})
+
+    labels = list(request_labels or [])
+    if model_labels is not None and values.shape[1] > 1:
+        model_norm = [normalize_label(label) for label in model_labels]
+        request_by_norm = {normalize_label(label): label for label in labels}
+        if set(model_norm) != set(request_by_norm):
+            raise PredictionError(
+                f"Expected predictions to have columns {labels}, but encountered {_plain(model_labels)}"
+            )
+        labels = [request_by_norm[norm] for norm in model_norm]
+    if values.shape[1] == 1:
+        if len(labels) == 1:
+            raise PredictionError("Classification problems must have more than one class label")
+        if len(labels) > 2:
+            raise PredictionError(
+                f"Only one dimension of probability returned, but there are {len(labels)} class labels in this model"
+            )
+        # A single column is the POSITIVE class probability, as DRUM documents (DRUM 1.18.1 assigns it
+        # to the negative label: see docs/compatibility.md). Columns keep DRUM's [positive, negative] order.
+        p = values[:, 0].astype(float)
+        positive, negative = labels[0], labels[1]
+        return _check_probabilities(pd.DataFrame({positive: p, negative: 1 - p}), target_type)
+    if values.shape[1] != len(labels):
+        raise PredictionError(
+            "Your predictions must return the probability distribution for the correct number of class labels. "
+            f"Expected {len(labels)} columns, but received {values.shape[1]}"
+        )
+    frame = pd.DataFrame(values, columns=labels)
+    return _check_probabilities(frame, target_type)
+
+
+def _check_probabilities(frame: "pd.DataFrame", target_type: TargetType) -> "pd.DataFrame":
+    import numpy as np
+
+    try:
+        probs = frame.to_numpy(dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise PredictionError(f"Your prediction probabilities must be numbers: {exc}") from None
+    if (probs < 0).any():
+        raise PredictionError("Your prediction probabilities have negative values")
+    if (probs > 1).any():
+        raise PredictionError("Your prediction probabilities have values greater than 1")
+    if target_type is not TargetType.MULTILABEL:
+        ok = np.isclose(probs.sum(axis=1), 1.0, rtol=1e-5, atol=1e-8)
+        if not ok.all():
+            bad = probs[~ok]
+            raise PredictionError(
+                f"Your prediction probabilities do not add up to 1. {len(bad)} row(s) fail, "
+                f"the first at row {int(np.flatnonzero(~ok)[0])}: {bad[0].tolist()}"
+            )
+    return frame.astype(float) if frame.dtypes.ne(float).any() else frame
+
+
+def empty_predictions(target_type: TargetType, request_labels: Sequence[str] | None) -> "pd.DataFrame":
+    """The zero-row prediction frame for a target type."""
+    import pandas as pd
+
+    columns = list(request_labels) if target_type.is_classification and request_labels else [PREDICTIONS_COLUMN]
+    return pd.DataFrame({c: pd.Series(dtype=float) for c in columns})
