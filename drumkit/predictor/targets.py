@@ -139,6 +139,9 @@ def shape_predictions(
         # to the negative label: see docs/compatibility.md). Columns keep DRUM's [positive, negative] order.
         p = values[:, 0].astype(float)
         positive, negative = labels[0], labels[1]
+        if model_labels is not None and len(model_labels) == 1 and normalize_label(model_labels[0]) == normalize_label(negative):
+            # A score hook's single column named after the negative label holds that label's probability.
+            return _check_probabilities(pd.DataFrame({positive: 1 - p, negative: p}), target_type)
         return _check_probabilities(pd.DataFrame({positive: p, negative: 1 - p}), target_type)
     if values.shape[1] != len(labels):
         raise PredictionError(
