@@ -66,6 +66,9 @@ def load_metadata(code_dir: Path) -> dict | None:
     inference = data.get("inferenceModel")
     if inference is not None and not isinstance(inference, dict):
         raise ConfigError(f"{METADATA_FILE}: inferenceModel must be a mapping")
+    if inference and "classLabels" in inference and not isinstance(inference["classLabels"], list):
+        # Otherwise a string `classLabels: abc` would be taken letter by letter.
+        raise ConfigError(f"{METADATA_FILE}: inferenceModel.classLabels must be a list of labels, one '- label' a line")
     if data.get("type") == "inference":
         _check_inference_labels(data)
     return data
