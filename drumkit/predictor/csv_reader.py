@@ -21,6 +21,7 @@ PANDAS_NA_VALUES = [
 _TRUE = ["True", "TRUE", "true"]
 _FALSE = ["False", "FALSE", "false"]
 _COLUMN_ERROR = re.compile(r"In CSV column #(\d+)")
+_NOT_UTF8 = "Supplied CSV input file encoding must be UTF-8."
 
 
 def _convert_options(column_types: dict | None = None):
@@ -94,6 +95,9 @@ def to_pandas_frame(table, has_nulls: set[str] | None = None):
         name = arrow_field.name
         kind = arrow_field.type
         column = frame.iloc[:, i]
+        if pat.is_binary(kind) or pat.is_large_binary(kind):
+            # pyarrow keeps undecodable text as bytes; pandas.read_csv (so DRUM) refuses it.
+            raise PayloadError(f"{_NOT_UTF8} Column '{name}' is not valid UTF-8.")
         if pat.is_null(kind):
             frame.isetitem(i, pd.Series(np.full(n_rows, np.nan), index=frame.index) if n_rows else column.astype(object))
         elif pat.is_integer(kind) and name in has_nulls and column.dtype != np.float64:
@@ -115,22 +119,24 @@ def read_csv_bytes(data: bytes):
         temporal = {f.name: pa.string() for f in table.schema if _is_temporal(f.type)}
         if temporal:
             table = pacsv.read_csv(io.BytesIO(data), read_options=_read_options(), convert_options=_convert_options(temporal))
-        if table.num_columns == 1 and table.num_rows and b"\n\n" in data.replace(b"\r\n", b"\n").rstrip(b"\n"):
-            # pandas re-reads single-column CSVs keeping blank lines as missing rows (DRUM does the same).
-            table = _read_keep_blank_lines(data)
+        if table.num_columns == 1 and b"\n\n" in data.replace(b"\r\n", b"\n"):
+            # DRUM re-reads single-column CSVs keeping blank lines (trailing ones too) as missing rows.
+            table = _read_keep_blank_lines(data, temporal)
+        table = table.rename_columns(pandas_column_names(table.column_names))
     except pa.ArrowInvalid as exc:
         raise PayloadError(f"Could not parse the CSV input: {_short(str(exc).splitlines()[0])}") from None
-    table = table.rename_columns(pandas_column_names(table.column_names))
+    except UnicodeDecodeError:
+        raise PayloadError(_NOT_UTF8) from None
     return to_pandas_frame(table)
 
 
-def _read_keep_blank_lines(data: bytes):
+def _read_keep_blank_lines(data: bytes, column_types: dict | None = None):
     import io
 
     import pyarrow.csv as pacsv
 
     options = pacsv.ParseOptions(ignore_empty_lines=False)
-    return pacsv.read_csv(io.BytesIO(data), parse_options=options, convert_options=_convert_options())
+    return pacsv.read_csv(io.BytesIO(data), parse_options=options, convert_options=_convert_options(column_types))
 
 
 def _widen(arrow_type):
@@ -165,6 +171,8 @@ def plan_csv(open_source, block_size: int) -> CsvPlan:
                         if column.null_count:
                             has_nulls.add(name)
             return CsvPlan(names=list(schema.names), types=types, has_nulls=has_nulls)
+        except UnicodeDecodeError:
+            raise PayloadError(_NOT_UTF8) from None
         except pa.ArrowInvalid as exc:
             match = _COLUMN_ERROR.search(str(exc))
             if not match or not types:
