@@ -11,8 +11,11 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
+# torch==2.13.0 first: pip takes that CPU build from this machine's disk, and the extras' `torch>=2.2`
+# is then satisfied (a bare `torch` would pull a CUDA build of several GB).
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet torch==2.13.0
+	$(BIN)/python -m pip install --quiet -e '.[test,all]'
 	touch $@
 
 $(VENV)/.installed-demo: pyproject.toml | $(BIN)/python

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 from drumkit.errors import ModelLoadError
 
@@ -24,8 +25,13 @@ class CodeDir:
         return " | ".join(sorted(p.name for p in self.path.iterdir() if p.is_file()))
 
 
-def scan_code_dir(code_dir: Path, artifact_extensions: set[str]) -> CodeDir:
-    """Scan a code dir; ModelLoadError when it is missing or holds no Python model."""
+def scan_code_dir(
+    code_dir: Path, artifact_extensions: set[str], accepts: Callable[[Path], bool] | None = None
+) -> CodeDir:
+    """Scan a code dir; ModelLoadError when it is missing or holds no Python model.
+
+    `accepts` vets a file whose extension matched (a `.txt` is a model only if it looks like one).
+    """
     path = Path(code_dir).resolve()
     if not path.is_dir():
         raise ModelLoadError(f"The path {code_dir} is not a directory!")
@@ -37,7 +43,9 @@ def scan_code_dir(code_dir: Path, artifact_extensions: set[str]) -> CodeDir:
             raise ModelLoadError(f"Found too many custom hook files: {[str(p) for p in nested]}")
         custom = nested[0] if nested else None
     top_files = [p for p in path.iterdir() if p.is_file()]
-    artifacts = tuple(sorted(p for p in top_files if p.suffix.lower() in artifact_extensions))
+    artifacts = tuple(sorted(
+        p for p in top_files if p.suffix.lower() in artifact_extensions and (accepts is None or accepts(p))
+    ))
     if custom is None and not artifacts:
         other = sorted({_OTHER_LANGUAGE[p.suffix.lower()] for p in top_files if p.suffix.lower() in _OTHER_LANGUAGE})
         if other:

@@ -72,7 +72,7 @@ class Predictor:
             os.environ.update(
                 load_runtime_params(settings.runtime_params_file, (metadata or {}).get("runtimeParameterDefinitions"))
             )
-        code_dir = scan_code_dir(code_path, artifacts.artifact_extensions())
+        code_dir = scan_code_dir(code_path, artifacts.artifact_extensions(), artifacts.is_artifact)
         hooks = load_hooks(code_dir.custom_py)
         if "init" in hooks:
             try:

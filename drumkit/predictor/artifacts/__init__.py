@@ -8,25 +8,83 @@ optionally `transform(model, frame)`. They are imported only when a code dir nee
 from __future__ import annotations
 
 import importlib
+import sys
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 from drumkit.errors import ModelLoadError
 
-# DRUM's lookup order when no score hook is given (2.4); later frameworks register here too.
-ADAPTERS: tuple[str, ...] = ("sklearn",)
+# DRUM's lookup order when no score hook is given (2.4). lightgbm (not a DRUM predictor) goes before
+# sklearn because its sklearn-API models are also scikit-learn estimators.
+ADAPTERS: tuple[str, ...] = ("keras", "xgboost", "lightgbm", "torch", "sklearn", "onnx")
 
-# File extension -> adapters that may load it, in the order they are tried.
+# File extension -> adapters that may load it, in the order they are tried. A pickle is a pickle:
+# xgboost, lightgbm and scikit-learn models all unpickle the same way, and `adapter_for` then picks
+# the scorer by the model's type.
 EXTENSIONS: dict[str, tuple[str, ...]] = {
     ".pkl": ("sklearn",),
     ".joblib": ("sklearn",),
+    ".json": ("xgboost",),
+    ".ubj": ("xgboost",),
+    ".txt": ("lightgbm",),
+    ".onnx": ("onnx",),
+    ".pth": ("torch",),
+    ".pt": ("torch",),
+    ".keras": ("keras",),
+    ".h5": ("keras",),
+}
+
+# Extensions that also name ordinary files (requirements.txt, sample payloads): such a file is an
+# artifact only when its first bytes look like the framework's own format.
+_SIGNATURES: dict[str, tuple[int, bytes]] = {
+    ".txt": (16, b"tree"),  # a LightGBM model file opens with the line `tree`
+    ".json": (64, b'"learner"'),  # an XGBoost JSON model opens with {"learner": ...
+}
+
+# Top-level Python module -> the drumkit extra that installs it.
+_EXTRA_FOR_MODULE = {
+    "sklearn": "sklearn",
+    "joblib": "sklearn",
+    "xgboost": "xgboost",
+    "lightgbm": "lightgbm",
+    "onnxruntime": "onnx",
+    "torch": "torch",
+    "keras": "keras",
 }
 
 
 def artifact_extensions() -> set[str]:
     """Every extension some adapter loads."""
     return set(EXTENSIONS)
+
+
+def is_artifact(path: Path) -> bool:
+    """A file some adapter loads: a known extension and, for shared extensions, the format's signature."""
+    suffix = path.suffix.lower()
+    if suffix not in EXTENSIONS:
+        return False
+    signature = _SIGNATURES.get(suffix)
+    if signature is None:
+        return True
+    size, marker = signature
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(size)
+    except OSError:
+        return False
+    if suffix == ".txt":
+        return head.split(b"\n", 1)[0].strip() == marker
+    return marker in head.lstrip()
+
+
+def missing_module_hint(exc: ModuleNotFoundError, default_extra: str) -> str:
+    """What to install for a missing module: the extra that brings it, when drumkit has one."""
+    top = (exc.name or "").split(".")[0]
+    extra = _EXTRA_FOR_MODULE.get(top) or (default_extra if not top else None)
+    if extra:
+        return f"it needs the Python module '{top or exc.name}'. Install it with: pip install 'drumkit[{extra}]'"
+    return f"it needs the Python module '{top}', which is not installed (nor in the code dir)"
 
 
 def adapter(name: str) -> ModuleType:
@@ -37,17 +95,23 @@ def adapter(name: str) -> ModuleType:
 def load_artifact(path: Path) -> Any:
     """Load one artifact file with the first adapter that accepts its extension."""
     names = EXTENSIONS.get(path.suffix.lower(), ())
-    if not names:
+    if not names or not is_artifact(path):
         raise ModelLoadError(f"No framework adapter loads '{path.name}' (supported: {sorted(EXTENSIONS)})")
     for name in names:
-        module = adapter(name)
+        try:
+            module = adapter(name)
+        except ModuleNotFoundError as exc:
+            raise ModelLoadError(
+                f"Could not load model from the artifact file {path.name}: {missing_module_hint(exc, name)}"
+            ) from exc
         try:
             return module.load(path)
         except ModuleNotFoundError as exc:
             raise ModelLoadError(
-                f"Could not load model from the artifact file {path.name}: it needs the Python module "
-                f"'{exc.name}'. Install it with: pip install 'drumkit[{module.EXTRA}]'"
+                f"Could not load model from the artifact file {path.name}: {missing_module_hint(exc, module.EXTRA)}"
             ) from exc
+        except ModelLoadError:
+            raise
         except Exception as exc:
             raise ModelLoadError(
                 f"Could not load model from the artifact file {path.name}. Exception: {exc!r}"
@@ -62,3 +126,16 @@ def adapter_for(model: Any) -> ModuleType | None:
         if module.handles(model):
             return module
     return None
+
+
+def imported(name: str) -> ModuleType | None:
+    """The framework module if something already imported it: no model of it can exist otherwise."""
+    return sys.modules.get(name)
+
+
+def final_step(model: Any) -> Any:
+    """The last step of a scikit-learn Pipeline, else the model itself."""
+    pipeline = getattr(sys.modules.get("sklearn.pipeline"), "Pipeline", None)
+    if pipeline is not None and isinstance(model, pipeline) and model.steps:
+        return model.steps[-1][1]
+    return model
