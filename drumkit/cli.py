@@ -43,6 +43,15 @@ def _register() -> None:
 
     app.command("score", help=score.HELP)(score.score)
 
+    from drumkit.commands import validate
+
+    app.command("validate", help=validate.HELP)(validate.validate)
+    app.command("validation", help=f"{validate.HELP} (DRUM's name for validate)", hidden=True)(validate.validate)
+
+    from drumkit.commands import new
+
+    app.add_typer(new.app, name="new", help=new.HELP)
+
 
 def expand_nargs(argv: list[str], flags: tuple[str, ...] = ("--class-labels",)) -> list[str]:
     """Turn DRUM's `--class-labels A B C` (argparse nargs='+') into repeated options click understands."""

@@ -1,0 +1,103 @@
+"""`drumkit new model DIR`: start a code dir from a template that runs as generated."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from drumkit.commands.report import error_console, escape, reported
+
+HELP = "Start a new model folder from a template."
+MODEL_HELP = "Create DIR (which must not exist) from a template: python (default), sklearn or unstructured."
+TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
+RENDERED_SUFFIXES = {".md", ".yaml", ".yml"}
+SAMPLES = {"python": "sample.csv", "sklearn": "sample.csv", "unstructured": "sample.txt"}
+
+app = typer.Typer(help=HELP, no_args_is_help=True, add_completion=False)
+
+
+class Template(str, Enum):
+    """The shipped templates."""
+
+    python = "python"
+    sklearn = "sklearn"
+    unstructured = "unstructured"
+
+
+@app.command("model", help=MODEL_HELP)
+def model(
+    directory: Annotated[Optional[Path], typer.Argument(help="The folder to create.", show_default=False)] = None,
+    code_dir: Annotated[Optional[Path], typer.Option("--code-dir", "-cd", help="DRUM's spelling of DIR.")] = None,
+    template: Annotated[Template, typer.Option("--template", "-t", help="Which template to start from.")] = Template.python,
+    language: Annotated[str, typer.Option("--language", help="Only python is generated.")] = "python",
+) -> None:
+    """Create DIR from a template."""
+    with reported():
+        from drumkit.errors import UsageError
+
+        if language.lower() != "python":
+            raise UsageError(f"drumkit generates Python models only; --language {language} is not supported")
+        if directory is not None and code_dir is not None and directory != code_dir:
+            raise UsageError(f"Give the folder once: DIR is {directory} but --code-dir is {code_dir}")
+        target = directory or code_dir
+        if target is None:
+            raise UsageError("Missing the folder to create: drumkit new model DIR")
+        command = " ".join(["drumkit new model", str(target)] + ([] if template is Template.python
+                                                                  else ["--template", template.value]))
+        files = create_model_dir(target, template.value, command)
+    console = error_console()
+    console.print(f"Created {escape(str(target))} from the '{template.value}' template: "
+                  f"{', '.join(sorted(p.name for p in files))}")
+    steps = [f"cd {target}"]
+    if template is Template.sklearn:
+        steps.append("python train.py")
+    steps += [f"drumkit score --code-dir . --input {SAMPLES[template.value]}", "drumkit validate ."]
+    console.print("Next: " + " && ".join(escape(s) for s in steps))
+
+
+def create_model_dir(target: Path, template: str, command: str) -> list[Path]:
+    """Copy a template into `target` (which must not exist) in one step: all files or none."""
+    from drumkit.errors import UsageError
+
+    source = TEMPLATES_DIR / template
+    if not source.is_dir():
+        raise UsageError(f"Unknown template '{template}'; choose one of {', '.join(t.value for t in Template)}")
+    if target.exists() or target.is_symlink():
+        raise UsageError(f"The path {target} already exists! Please provide a non existing path!")
+    parent = target.resolve().parent
+    parent.mkdir(parents=True, exist_ok=True)
+    values = {"{{model_name}}": target.resolve().name, "{{command}}": command, "{{date}}": time.ctime()}
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=parent))
+    try:
+        for path in sorted(source.rglob("*")):
+            if "__pycache__" in path.parts or path.suffix == ".pyc" or not path.is_file():
+                continue
+            dest = staging / path.relative_to(source)
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            if path.suffix in RENDERED_SUFFIXES:
+                text = path.read_text(encoding="utf-8")
+                for key, value in values.items():
+                    text = text.replace(key, value)
+                dest.write_text(text, encoding="utf-8")
+            else:
+                shutil.copyfile(path, dest)
+        os.chmod(staging, 0o777 & ~_umask())
+        os.rename(staging, target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return sorted(p for p in target.rglob("*") if p.is_file())
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+

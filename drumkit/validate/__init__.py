@@ -1,0 +1,1 @@
+"""`drumkit validate`: metadata schema checks and model checks, collected in a Report."""
