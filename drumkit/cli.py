@@ -40,8 +40,10 @@ def _root(
 
 def _register() -> None:
     from drumkit.commands import score
+    from drumkit.commands import server
 
     app.command("score", help=score.HELP)(score.score)
+    app.command("server", help=server.HELP)(server.server)
 
     from drumkit.commands import validate
 

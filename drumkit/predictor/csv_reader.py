@@ -130,6 +130,28 @@ def read_csv_bytes(data: bytes):
     return to_pandas_frame(table)
 
 
+# Below this size pandas' own reader beats pyarrow plus the dtype fixes (fixed costs dominate; measured
+# in benchmarks/server_bench.py), and it is by definition what pandas.read_csv gives.
+SMALL_CSV_BYTES = 1 << 20
+
+
+def read_small_csv_bytes(data: bytes):
+    """Decode a small CSV payload with pandas.read_csv itself, as DRUM does (blank lines kept for one column)."""
+    import io
+
+    import pandas as pd
+
+    try:
+        frame = pd.read_csv(io.BytesIO(data))
+        if frame.shape[1] == 1:
+            frame = pd.read_csv(io.BytesIO(data), skip_blank_lines=False)
+    except UnicodeDecodeError:
+        raise PayloadError(_NOT_UTF8) from None
+    except ValueError as exc:  # ParserError, EmptyDataError: one line, never the payload itself
+        raise PayloadError(f"Could not parse the CSV input: {_short(str(exc).splitlines()[0])}") from None
+    return frame
+
+
 def _read_keep_blank_lines(data: bytes, column_types: dict | None = None):
     import io
 

@@ -70,8 +70,10 @@ def decode(data: bytes, fmt: str, sparse_colnames: list[str] | None = None):
 
 
 def _decode_csv(data: bytes, _colnames):
-    from drumkit.predictor.csv_reader import read_csv_bytes
+    from drumkit.predictor.csv_reader import SMALL_CSV_BYTES, read_csv_bytes, read_small_csv_bytes
 
+    if len(data) <= SMALL_CSV_BYTES:
+        return read_small_csv_bytes(data)
     return read_csv_bytes(data)
 
 

@@ -1,0 +1,118 @@
+"""`drumkit server`: serve a code dir over HTTP with DRUM's prediction API (waitress, optional workers)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from drumkit.commands import options as opt
+from drumkit.commands.report import ExitStatus, error_console, escape, reported, setup_logging
+
+HELP = "Serve the model in --code-dir over HTTP with DRUM's prediction API."
+_SIZE_UNITS = {"": 1, "b": 1, "k": 1 << 10, "kb": 1 << 10, "kib": 1 << 10, "m": 1 << 20, "mb": 1 << 20,
+               "mib": 1 << 20, "g": 1 << 30, "gb": 1 << 30, "gib": 1 << 30}
+
+
+def server(
+    code_dir: opt.CodeDir = Path("."),
+    address: Annotated[
+        Optional[str], typer.Option("--address", envvar="ADDRESS", help="HOST:PORT to listen on (:PORT = all interfaces).")
+    ] = None,
+    target_type: opt.TargetTypeOpt = None,
+    positive_class_label: opt.PositiveLabel = None,
+    negative_class_label: opt.NegativeLabel = None,
+    class_labels: opt.ClassLabels = None,
+    class_labels_file: opt.ClassLabelsFile = None,
+    runtime_params_file: opt.RuntimeParamsFile = None,
+    max_workers: Annotated[
+        int, typer.Option("--max-workers", envvar="MAX_WORKERS", min=0, help="Worker processes sharing the socket (0 = 1).")
+    ] = 1,
+    threads: Annotated[int, typer.Option("--threads", min=1, help="Request threads per worker.")] = 4,
+    with_error_server: Annotated[
+        bool, typer.Option("--with-error-server", envvar="WITH_ERROR_SERVER",
+                           help="If the model fails to load, answer 513 with the reason instead of exiting.")
+    ] = False,
+    max_body_size: Annotated[
+        str, typer.Option("--max-body-size", help="Largest request body, e.g. 1GiB, 50MB, 1048576 (413 above it).")
+    ] = "1GiB",
+    production: Annotated[bool, typer.Option("--production", envvar="PRODUCTION", hidden=True,
+                                             help="Deprecated in DRUM; accepted and ignored.")] = False,
+    show_perf: Annotated[bool, typer.Option("--show-perf", hidden=True, help="Accepted; /stats/ always has timings.")] = False,
+    show_stacktrace: opt.ShowStacktrace = False,
+    logging_level: opt.LoggingLevel = "warning",
+    language: opt.Language = None,
+) -> None:
+    """Serve the model in --code-dir."""
+    setup_logging(logging_level)
+    _access_log_on(logging_level)
+    code = ExitStatus.OK
+    with reported(show_stacktrace):
+        from drumkit.errors import UsageError
+        from drumkit.server.address import bind, parse_address
+        from drumkit.server.settings import ServerSettings
+
+        if language and language.lower() != "python":
+            raise UsageError(f"drumkit runs Python models only; --language {language} is not supported")
+        host, port = parse_address(address)
+        settings = ServerSettings(url_prefix=os.environ.get("URL_PREFIX", ""), max_body_size=parse_size(max_body_size),
+                                  show_stacktrace=show_stacktrace, workers=max(max_workers, 1), threads=threads)
+        model = opt.model_settings(code_dir, target_type, positive_class_label, negative_class_label,
+                                   class_labels, class_labels_file, runtime_params_file)
+        sock = bind(host, port)  # before loading: a busy port fails fast, and early clients wait in the backlog
+        app, state = _build_app(model, settings, with_error_server)
+        error_console().print(f"drumkit server listening on http://{_url_host(host)}:{port}{settings.url_prefix}/ "
+                              f"({settings.workers} worker(s), {threads} thread(s) each)", markup=False)
+        from drumkit.server.serve import serve
+
+        code = serve(app, sock, settings, state)
+    raise typer.Exit(code)
+
+
+def _build_app(model, settings, with_error_server: bool):
+    from drumkit.predictor.predictor import Predictor
+    from drumkit.server.app import create_app
+    from drumkit.server.state import ServerState
+    from drumkit.server.stats import Timings
+
+    state = ServerState(predictor=None, settings=settings, timings=Timings(settings.workers))
+    try:
+        predictor = Predictor.from_settings(model)
+    except Exception as exc:
+        if not with_error_server:
+            raise
+        reason = str(getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}")
+        error_console().print(f"[bold red]Error:[/bold red] {escape(reason)}\n"
+                              "Serving the error server (--with-error-server): model routes answer 513.")
+        return create_app(None, settings, load_error=reason, state=state), state
+    return create_app(predictor, settings, state=state), state
+
+
+def _access_log_on(level: str) -> None:
+    import logging
+
+    # One line per request, unless only errors were asked for.
+    if level.lower() not in ("error", "critical", "fatal"):
+        logging.getLogger("drumkit.server.access").setLevel(logging.INFO)
+
+
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
+def parse_size(text: str) -> int:
+    """`1GiB`, `50MB`, `1048576` -> bytes (binary units)."""
+    from drumkit.errors import UsageError
+
+    raw = text.strip().lower().replace(" ", "")
+    digits = raw.rstrip("abcdefghijklmnopqrstuvwxyz")
+    unit = raw[len(digits):]
+    try:
+        value = float(digits)
+    except ValueError:
+        value = -1
+    if unit not in _SIZE_UNITS or value <= 0:
+        raise UsageError(f"Bad --max-body-size '{text}': use a size such as 1GiB, 50MB or 1048576")
+    return int(value * _SIZE_UNITS[unit])

@@ -1,0 +1,45 @@
+"""`create_app`: the Flask app serving one loaded model (or, for the error server, why it failed to load)."""
+
+from __future__ import annotations
+
+import logging
+
+from drumkit.errors import DrumkitError
+from drumkit.server.envelope import Envelope
+from drumkit.server.settings import ServerSettings
+from drumkit.server.state import ServerState
+
+log = logging.getLogger("drumkit.server")
+
+
+def create_app(predictor, settings: ServerSettings | None = None, *, load_error: str | None = None,
+               state: ServerState | None = None):
+    """Build the Flask app for a Predictor; with `load_error`, an error server answering 513 with that reason."""
+    from flask import Flask
+
+    from drumkit.server import routes
+
+    settings = settings or ServerSettings()
+    state = state or ServerState(predictor=predictor, settings=settings)
+    state.predictor, state.settings, state.load_error = predictor, settings, load_error
+    app = Flask("drumkit.server")
+    app.config.update(MAX_CONTENT_LENGTH=settings.max_body_size, MAX_FORM_MEMORY_SIZE=settings.max_body_size,
+                      JSON_SORT_KEYS=False)
+    app.url_map.merge_slashes = False  # "//predict/" must not redirect (clients drop POST bodies)
+    routes.register(app, state)
+    app.wsgi_app = Envelope(app.wsgi_app, state)
+    app.extensions["drumkit"] = state
+    _self_check(app, state)
+    return app
+
+
+def _self_check(app, state: ServerState) -> None:
+    """Answer one request through the whole stack before declaring the server ready (`/health/`)."""
+    from drumkit.server.paths import spellings
+
+    path = spellings(state.settings.url_prefix, "/ping/")[0]
+    response = app.test_client().get(path, headers={"X-Request-ID": "self-check"})
+    expected = 513 if state.load_error is not None else 200
+    if response.status_code != expected or not response.is_json:
+        raise DrumkitError(f"The server failed its self-check: GET {path} answered {response.status}")
+    state.ready = state.load_error is None

@@ -1,0 +1,74 @@
+"""Predictions -> DRUM's JSON body, with full float precision and NaN/inf as null."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+from drumkit.errors import PredictionError
+
+
+def predictions_json(predictions: Any, classification: bool) -> bytes:
+    """`{"predictions": [...]}` (+ `extraModelOutput` in pandas split orient when extra columns exist)."""
+    frame = predictions.frame
+    try:
+        values = frame.to_numpy(dtype="float64")
+    except (TypeError, ValueError) as exc:
+        # DRUM casts predictions to float64 too and reports the conversion error.
+        raise PredictionError(str(exc)) from None
+    rows = _finite_or_none(values)
+    if classification:
+        labels = [str(c) for c in frame.columns]
+        body: dict[str, Any] = {"predictions": [dict(zip(labels, row)) for row in rows]}
+    else:
+        body = {"predictions": [row[0] for row in rows]}
+    if predictions.extra is not None:
+        body["extraModelOutput"] = _split_orient(predictions.extra)
+    return dumps(body)
+
+
+def dumps(body: Any) -> bytes:
+    """Compact JSON; Python's float repr keeps every digit."""
+    return json.dumps(body, separators=(",", ":"), allow_nan=False, default=_fallback).encode("utf-8")
+
+
+def _finite_or_none(values) -> list[list]:
+    import numpy as np
+
+    finite = np.isfinite(values)
+    if finite.all():
+        return values.tolist()
+    boxed = values.astype(object)
+    boxed[~finite] = None
+    return boxed.tolist()
+
+
+def _split_orient(extra) -> dict:
+    columns = [str(c) for c in extra.columns]
+    data = [[_clean(v) for v in row] for row in extra.itertuples(index=False, name=None)]
+    return {"columns": columns, "index": list(range(len(extra))), "data": data}
+
+
+def _clean(value: Any) -> Any:
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        try:
+            value = value.item()
+        except (ValueError, AttributeError):
+            pass
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    try:
+        import pandas as pd
+
+        if pd.isna(value):
+            return None
+    except (TypeError, ValueError):
+        pass
+    return str(value)
+
+
+def _fallback(value: Any) -> Any:
+    return _clean(value)

@@ -1,0 +1,93 @@
+"""Flask views for every route; each builds an Answer through `handlers` and the error mapping in `answers`."""
+
+from __future__ import annotations
+
+from drumkit import __version__
+from drumkit.predictor.targets import TargetType
+from drumkit.server import handlers, intake
+from drumkit.server.answers import Answer, error_answer, json_answer, message
+from drumkit.server.paths import GET_ROUTES, PREDICT_ROUTES, TRANSFORM_ROUTES, UNSTRUCTURED_ROUTES, spellings
+from drumkit.server.settings import DRUM_API_VERSION
+from drumkit.server.state import ServerState
+from drumkit.server.stats import stats_body
+
+ERROR_SERVER_STATUS = 513
+
+
+def to_response(answer: Answer):
+    """An Answer as a Flask response."""
+    from flask import Response
+
+    return Response(answer.body, answer.status, answer.headers, content_type=answer.content_type)
+
+
+def register(app, state: ServerState) -> None:
+    """Add every route under the prefix, plus JSON handlers for every error."""
+    from flask import request
+
+    prefix = state.settings.url_prefix
+
+    def add(route: str, name: str, view, method: str) -> None:
+        for i, path in enumerate(spellings(prefix, route)):
+            app.add_url_rule(path, endpoint=f"{name}:{route}:{i}", view_func=view, methods=[method],
+                             strict_slashes=False)
+
+    def guarded(view):
+        def run(*args, **kwargs):
+            if state.load_error is not None:
+                return to_response(message(f"ERROR: {state.load_error}", ERROR_SERVER_STATUS))
+            try:
+                return to_response(view(*args, **kwargs))
+            except Exception as exc:  # every failure becomes a JSON body; the server keeps serving
+                return to_response(error_answer(exc))
+        return run
+
+    def ping() -> Answer:
+        return json_answer({"message": "OK"})
+
+    def health() -> Answer:
+        if not state.ready:
+            return message("ERROR: the model is loaded but has not passed its self-check yet", 503)
+        return json_answer({"message": "OK"})
+
+    def info() -> Answer:
+        return json_answer(handlers.info_body(state.predictor, DRUM_API_VERSION, __version__))
+
+    def capabilities() -> Answer:
+        return json_answer(handlers.capabilities_body())
+
+    def stats():
+        try:
+            return to_response(json_answer(stats_body(state.timings, state.processes, state.supervisor_pid)))
+        except Exception as exc:
+            return to_response(error_answer(exc))
+
+    def predict() -> Answer:
+        state.predictor.require(TargetType.REGRESSION)
+        return handlers.predict(state.predictor, intake.from_request(request, state.predictor.reads_any_payload))
+
+    def transform() -> Answer:
+        state.predictor.require(TargetType.TRANSFORM)
+        sample = intake.from_request(request, state.predictor.reads_any_payload)
+        files = request.files if intake.is_multipart(request.content_type) else None
+        return handlers.transform(state.predictor, sample, files)
+
+    def unstructured() -> Answer:
+        state.predictor.require(TargetType.UNSTRUCTURED)
+        mimetype, charset = intake.split_content_type(request.content_type)
+        return handlers.unstructured(state.predictor, request.get_data(cache=False), mimetype, charset,
+                                     request.args, dict(request.headers))
+
+    for name, route in GET_ROUTES.items():
+        view = {"root": ping, "ping": ping, "health": health, "info": info, "capabilities": capabilities}.get(name)
+        add(route, name, stats if name == "stats" else guarded(view), "GET")
+    for route in PREDICT_ROUTES:
+        add(route, "predict", guarded(predict), "POST")
+    for route in UNSTRUCTURED_ROUTES:
+        add(route, "unstructured", guarded(unstructured), "POST")
+    for route in TRANSFORM_ROUTES:
+        add(route, "transform", guarded(transform), "POST")
+
+    @app.errorhandler(Exception)
+    def _any_error(exc):  # 404, 405, 413, 400 from werkzeug and anything unexpected: JSON, never HTML
+        return to_response(error_answer(exc))

@@ -1,0 +1,148 @@
+"""Run the app on waitress: one process, or a supervisor forking N workers that share one socket."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import time
+
+from drumkit.server.settings import ServerSettings
+
+log = logging.getLogger("drumkit.server")
+DRAIN_TIMEOUT = 60.0
+RESTART_PAUSE = 1.0
+
+
+def _json_error_channel():
+    """waitress's HTTP channel whose own errors (413 before the body is read, bad requests) are JSON."""
+    import uuid
+
+    from waitress.channel import HTTPChannel
+    from waitress.task import ErrorTask
+
+    from drumkit.server.encode import dumps
+
+    class JsonErrorTask(ErrorTask):
+        def execute(self):
+            error = self.request.error
+            text = f"ERROR: {error.code} {error.reason}: {error.body}"
+            if error.code == 413:
+                limit = self.channel.server.adj.max_request_body_size - 1
+                text = f"ERROR: the request body is larger than the server's limit of {limit} bytes (--max-body-size)"
+            body = dumps({"message": text})
+            self.status = f"{error.code} {error.reason}"
+            self.response_headers.extend([("Content-Type", "application/json"), ("X-Request-ID", str(uuid.uuid4()))])
+            self.set_close_on_finish()
+            self.content_length = len(body)
+            self.write(body)
+
+    class JsonErrorChannel(HTTPChannel):
+        error_task_class = JsonErrorTask
+
+    return JsonErrorChannel
+
+
+def _busy(server) -> bool:
+    dispatcher = server.task_dispatcher
+    if dispatcher.queue or dispatcher.active_count > 0:
+        return True
+    return any(ch.requests or getattr(ch, "request", None) is not None or ch.total_outbufs_len
+               for ch in list(server.active_channels.values()))
+
+
+def run_worker(app, sock, settings: ServerSettings) -> None:
+    """Serve on a bound socket until SIGTERM/SIGINT, then stop accepting and finish the requests in flight."""
+    from waitress import create_server, wasyncore
+
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # a queued request is normal, not a warning
+    server = create_server(app, sockets=[sock], threads=settings.threads, ident="drumkit",
+                           max_request_body_size=settings.max_body_size + 1, asyncore_use_poll=True,
+                           channel_timeout=120, connection_limit=1000)
+    server.channel_class = _json_error_channel()
+    stopping = []
+
+    def stop(signum, _frame):
+        stopping.append(signum)
+        server.pull_trigger()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    while not stopping:
+        wasyncore.loop(timeout=1.0, map=server._map, use_poll=True, count=1)
+    log.info("worker %d: stopping, finishing requests in flight", os.getpid())
+    server.accepting = False
+    server.del_channel()
+    deadline = time.monotonic() + DRAIN_TIMEOUT
+    while _busy(server) and time.monotonic() < deadline:
+        wasyncore.loop(timeout=0.05, map=server._map, use_poll=True, count=1)
+    server.task_dispatcher.shutdown(cancel_pending=True, timeout=2)
+    wasyncore.close_all(server._map)
+
+
+def serve(app, sock, settings: ServerSettings, state) -> int:
+    """Serve until stopped; returns the exit code (0 after a clean drain)."""
+    if settings.workers <= 1:
+        run_worker(app, sock, settings)
+        return 0
+    return supervise(app, sock, settings, state)
+
+
+def supervise(app, sock, settings: ServerSettings, state) -> int:
+    """Fork `settings.workers` workers, replace any that dies, and on SIGTERM/SIGINT drain them all."""
+    state.supervisor_pid = os.getpid()
+    children: dict[int, tuple[int, float]] = {}
+    stopping = []
+
+    def spawn(slot: int) -> None:
+        pid = os.fork()
+        if pid == 0:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
+            code = 0
+            try:
+                state.timings.use_slot(slot)
+                run_worker(app, sock, settings)
+            except BaseException:  # a worker must never return into the supervisor's code
+                log.exception("worker %d failed", os.getpid())
+                code = 1
+            finally:
+                logging.shutdown()
+                os._exit(code)
+        children[pid] = (slot, time.monotonic())
+
+    def stop(signum, _frame):
+        if not stopping:
+            log.info("stopping %d workers", len(children))
+        stopping.append(signum)
+        for pid in list(children):
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    for slot in range(settings.workers):
+        spawn(slot)
+    log.info("serving with %d workers: %s", settings.workers, sorted(children))
+    while children:
+        try:
+            pid, status = os.wait()
+        except ChildProcessError:
+            break
+        slot, started = children.pop(pid, (None, 0.0))
+        if slot is None or stopping:
+            continue
+        log.warning("worker %d ended (%s); starting a replacement", pid, _describe(status))
+        if time.monotonic() - started < RESTART_PAUSE:
+            time.sleep(RESTART_PAUSE)  # a worker dying at once would otherwise restart in a tight loop
+        if not stopping:
+            spawn(slot)
+    return 0
+
+
+def _describe(status: int) -> str:
+    if os.WIFSIGNALED(status):
+        return f"killed by {signal.Signals(os.WTERMSIG(status)).name}"
+    return f"exit code {os.waitstatus_to_exitcode(status)}"

@@ -1,0 +1,29 @@
+"""What the server needs beyond the model: route prefix, body limit, worker layout."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+DEFAULT_MAX_BODY_SIZE = 1 << 30
+# The DRUM release whose HTTP API drumkit answers like; sent as X-Drum-Version and /info/ drumVersion.
+DRUM_API_VERSION = "1.18.1"
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    """Options of one `drumkit server` run."""
+
+    url_prefix: str = ""
+    max_body_size: int = DEFAULT_MAX_BODY_SIZE
+    show_stacktrace: bool = False
+    workers: int = 1
+    threads: int = 4
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "url_prefix", normalize_prefix(self.url_prefix))
+
+
+def normalize_prefix(prefix: str | None) -> str:
+    """`pfx/v2/` -> `/pfx/v2`; empty or `/` -> ''."""
+    prefix = (prefix or "").strip().strip("/")
+    return f"/{prefix}" if prefix else ""
