@@ -116,7 +116,7 @@ class _Checker:
             out[key] = value_node
         for key, required in (keys or {}).items():
             if required and key not in out:
-                self.error(_join(path, key), node, f"required key '{key}' is missing")
+                self.error(_join(path, key), self.lines.get(path) or node, f"required key '{key}' is missing")
         return out
 
     def sequence(self, node, path: str) -> list | None:
