@@ -60,9 +60,9 @@ def _fail(exc: BaseException, message: str, code: int, show_stacktrace: bool) ->
     if show_stacktrace:
         console.print("".join(traceback.format_exception(exc)), markup=False)
     one_line = " ".join(message.split())
-    console.print(f"[bold red]Error:[/bold red] {escape(one_line)}")
-    if not show_stacktrace and code != ExitStatus.USAGE:
-        console.print("[dim](run with --show-stacktrace for the full traceback)[/dim]")
+    # The hint shares the error's line: a failure is exactly one line on stderr.
+    hint = " [dim](--show-stacktrace shows the traceback)[/dim]" if not show_stacktrace and code != ExitStatus.USAGE else ""
+    console.print(f"[bold red]Error:[/bold red] {escape(one_line)}{hint}")
     raise typer.Exit(code) from None
 
 

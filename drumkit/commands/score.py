@@ -54,9 +54,11 @@ def score(
         started = time.perf_counter()
         settings = opt.model_settings(code_dir, target_type, positive_class_label, negative_class_label,
                                       class_labels, class_labels_file, runtime_params_file)
-        if not input.is_file():
-            from drumkit.errors import UsageError
+        from drumkit.errors import UsageError
 
+        if not code_dir.is_dir():  # an argparse error in DRUM (exit 2), like a missing --input
+            raise UsageError(f"The path {code_dir} is not a directory!")
+        if not input.is_file():
             raise UsageError(f"The file {input} does not exist!")
         colnames = None
         if sparse_column_file is not None:
