@@ -76,11 +76,21 @@ def _arrow_chunks(path: Path, size: int):
 
     schema, batches = _arrow_batches(path)
     emitted = False
+    pending: list = []  # small record batches are pooled: one predict call per CHUNK_ROWS rows, not per batch
+    pending_rows = 0
     try:
         for batch in batches:
             for start in range(0, batch.num_rows, CHUNK_ROWS):
-                emitted = True
-                yield batch.slice(start, CHUNK_ROWS).to_pandas(), size
+                piece = batch.slice(start, CHUNK_ROWS)
+                if pending_rows + piece.num_rows > CHUNK_ROWS and pending:
+                    emitted = True
+                    yield pa.Table.from_batches(pending).to_pandas(), size
+                    pending, pending_rows = [], 0
+                pending.append(piece)
+                pending_rows += piece.num_rows
+        if pending:
+            emitted = True
+            yield pa.Table.from_batches(pending).to_pandas(), size
     except (pa.ArrowInvalid, OSError) as exc:
         raise PayloadError(f"Could not read {Path(path).name}: {str(exc).splitlines()[0][:200]}") from None
     if not emitted:
