@@ -491,10 +491,13 @@ def test_subprocess_failure_is_one_stderr_line_and_exit_1(tmp_path):
     assert proc.stdout == b"" and not out.exists() and no_leftovers(tmp_path, ".part") == []
 
 
-def test_subprocess_usage_error_exit_2_and_stdout_csv(binary_model):
-    proc = drumkit("score", "--code-dir", binary_model.path, "--input", binary_model.csv, "--positive-class-label", "yes")
+def test_subprocess_usage_error_exit_2_and_stdout_csv(tmp_path):
+    code_dir = hookmodels.score_returning(tmp_path / "m", 'return pd.DataFrame({"Predictions": data["x"] / 7})')
+    frame = hookmodels.x_frame(50)
+    frame.to_csv(tmp_path / "in.csv", index=False)
+    proc = drumkit("score", "--code-dir", code_dir, "--input", tmp_path / "in.csv", "--positive-class-label", "yes")
     assert proc.returncode == 2 and b"both positive and negative" in proc.stderr and b"Traceback" not in proc.stderr
-    proc = drumkit("score", "--code-dir", binary_model.path, "--input", binary_model.csv)
+    proc = drumkit("score", "--code-dir", code_dir, "--input", tmp_path / "in.csv", env={"TARGET_TYPE": "regression"})
     assert proc.returncode == 0, proc.stderr
-    got = read_csv(proc.stdout)
-    np.testing.assert_array_equal(got.to_numpy(), binary_model.model.predict_proba(binary_model.features))
+    assert proc.stdout.startswith(b"Predictions\n")  # CSV, not a DataFrame repr
+    np.testing.assert_array_equal(read_csv(proc.stdout)["Predictions"].to_numpy(), frame["x"].to_numpy() / 7)
