@@ -54,6 +54,11 @@ def _register() -> None:
 
     app.add_typer(new.app, name="new", help=new.HELP)
 
+    from drumkit.commands import perf
+
+    app.command("perf", help=perf.HELP)(perf.perf)
+    app.command("perf-test", help=f"{perf.HELP} (DRUM's name for perf)", hidden=True)(perf.perf)
+
 
 def expand_nargs(argv: list[str], flags: tuple[str, ...] = ("--class-labels",)) -> list[str]:
     """Turn DRUM's `--class-labels A B C` (argparse nargs='+') into repeated options click understands."""

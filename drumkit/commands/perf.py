@@ -1,0 +1,231 @@
+"""`drumkit perf` (alias `perf-test`): latency, throughput and memory of the model behind `drumkit server`."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import mimetypes
+import os
+import signal
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from drumkit.commands import options as opt
+from drumkit.commands.report import error_console, escape, reported, setup_logging
+
+HELP = "Start the model's server and measure latency, rows/s and memory (DRUM's cases, or -s/-i)."
+
+
+def perf(
+    code_dir: opt.CodeDir = Path("."),
+    input: Annotated[
+        Optional[Path], typer.Option("--input", help="Data to send (default: validation.input in the metadata).")
+    ] = None,
+    samples: Annotated[Optional[int], typer.Option("--samples", "-s", min=1, help="Rows per request (one case).")] = None,
+    iterations: Annotated[Optional[int], typer.Option("--iterations", "-i", min=1, help="Requests per case.")] = None,
+    max_workers: Annotated[
+        Optional[int], typer.Option("--max-workers", envvar="MAX_WORKERS", min=1, help="Server worker processes.")
+    ] = None,
+    timeout: Annotated[float, typer.Option("--timeout", min=1, help="Seconds allowed per case.")] = 600.0,
+    start_timeout: Annotated[float, typer.Option("--start-timeout", min=1, help="Seconds to wait for the server.")] = 60.0,
+    json_output: Annotated[bool, typer.Option("--json", help="Print the results as JSON on stdout.")] = False,
+    csv_file: Annotated[Optional[Path], typer.Option("--csv", help="Also write the results to this CSV file.")] = None,
+    in_server: Annotated[bool, typer.Option("--in-server", help="Show the server-side time per request too.")] = False,
+    url: Annotated[
+        Optional[str], typer.Option("--url", help="Measure this running server (http://HOST:PORT) instead of starting one.")
+    ] = None,
+    target_type: opt.TargetTypeOpt = None,
+    positive_class_label: opt.PositiveLabel = None,
+    negative_class_label: opt.NegativeLabel = None,
+    class_labels: opt.ClassLabels = None,
+    class_labels_file: opt.ClassLabelsFile = None,
+    runtime_params_file: opt.RuntimeParamsFile = None,
+    content_type: Annotated[Optional[str], typer.Option("--content-type", help="Unstructured: media type of --input.")] = None,
+    query: Annotated[Optional[str], typer.Option("--query", help="Unstructured: query string, a=1&b=2.")] = None,
+    production: Annotated[bool, typer.Option("--production", hidden=True, help="Accepted, as DRUM's; no effect.")] = False,
+    show_stacktrace: opt.ShowStacktrace = False,
+    logging_level: opt.LoggingLevel = "warning",
+    language: opt.Language = None,
+) -> None:
+    """Start the model's server and measure it."""
+    setup_logging(logging_level)
+    with reported(show_stacktrace), _sigterm_as_interrupt():
+        from drumkit.errors import UsageError
+        from drumkit.perf.cases import plan_cases, unstructured_case
+        from drumkit.perf.client import HttpClient
+        from drumkit.perf.report import PerfReport
+        from drumkit.perf.runner import run_case, structured_target, unstructured_target
+        from drumkit.perf.server_process import ServerProcess, server_arguments
+        from drumkit.predictor.metadata import load_metadata
+        from drumkit.predictor.settings import resolve_target
+        from drumkit.predictor.targets import TargetType
+
+        if language and language.lower() != "python":
+            raise UsageError(f"drumkit runs Python models only; --language {language} is not supported")
+        if not code_dir.is_dir():
+            raise UsageError(f"The path {code_dir} is not a directory!")
+        settings = opt.model_settings(code_dir, target_type, positive_class_label, negative_class_label,
+                                      class_labels, class_labels_file, runtime_params_file)
+        metadata = load_metadata(code_dir)
+        spec = resolve_target(settings, metadata)
+        input = _input_path(input, code_dir, metadata)
+        unstructured = spec.target_type is TargetType.UNSTRUCTURED
+        if unstructured:
+            if samples is not None:
+                raise UsageError("-s/--samples does not apply to unstructured models: the input file is the body")
+            data = input.read_bytes()
+            cases = [unstructured_case(len(data), iterations)]
+            target = unstructured_target(data, content_type or _guess_type(input), query)
+            rows, features = 1, None
+        else:
+            if query or content_type:
+                raise UsageError(f"{'--query' if query else '--content-type'} argument can be used only with "
+                                 "--target-type unstructured")
+            from drumkit.perf.payloads import CsvRows
+
+            table = CsvRows.from_file(input)
+            if not table.rows:
+                raise UsageError(f"{input} has no rows to send")
+            cases = plan_cases(table.rows, os.path.getsize(input), samples, iterations)
+            target = structured_target(table.body)
+            rows, features = table.rows, table.columns
+
+        report = PerfReport(code_dir=str(code_dir.resolve()), input=str(input), target_type=str(spec.target_type),
+                            rows=rows, features=features)
+        console = error_console()
+        with contextlib.ExitStack() as stack:
+            if url:
+                base_url, alive = url, None
+                report.server = {"url": url, "started": False}
+            else:
+                args = server_arguments(code_dir, max_workers=max_workers, target_type=target_type,
+                                        positive=positive_class_label, negative=negative_class_label,
+                                        class_labels=class_labels, class_labels_file=class_labels_file,
+                                        runtime_params_file=runtime_params_file)
+                console.print(f"Starting drumkit server for {escape(str(code_dir))} ...", markup=True)
+                server = stack.enter_context(ServerProcess(args, start_timeout=start_timeout))
+                base_url, alive = server.url, server.alive
+                report.server = {"url": server.url, "pid": server.pid, "max_workers": max_workers or 1, "started": True}
+                console.print(f"drumkit server pid {server.pid} answering at {server.url}")
+            client = stack.enter_context(contextlib.closing(HttpClient(base_url)))
+            features_text = f", {features} features" if features is not None else ""
+            console.print(f"Model: {escape(str(code_dir))}  Data: {escape(str(input))} ({rows} rows{features_text})")
+            with _live_progress(console) as progress:
+                for case in cases:
+                    result = run_case(client, target, case, timeout, progress, alive)
+                    report.cases.append(result)
+                    if alive is not None and not alive():
+                        break
+    if csv_file is not None:
+        _write_atomic(csv_file, report.to_csv())
+    if json_output:
+        sys.stdout.write(json.dumps(report.to_dict(), indent=2) + "\n")
+    else:
+        _render(report, in_server)
+    raise typer.Exit(report.exit_code)
+
+
+def _input_path(given: Path | None, code_dir: Path, metadata: dict | None) -> Path:
+    from drumkit.errors import UsageError
+
+    if given is None:
+        validation = (metadata or {}).get("validation")
+        name = validation.get("input") if isinstance(validation, dict) else None
+        if not name:
+            raise UsageError("Give --input FILE (or validation.input in model-metadata.yaml)")
+        given = code_dir / name
+    if not given.is_file():
+        raise UsageError(f"The file {given} does not exist!")
+    return given
+
+
+def _guess_type(path: Path) -> str:
+    guessed, _ = mimetypes.guess_type(path.name)
+    return guessed or "text/plain"
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    import tempfile
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+        os.replace(temp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        raise
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt():
+    """SIGTERM unwinds like Ctrl+C, so the server child is stopped on the way out."""
+    def interrupt(_signum, _frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@contextlib.contextmanager
+def _live_progress(console):
+    """One progress bar per case on stderr (a terminal only); yields the runner's callback or None."""
+    if not sys.__stderr__.isatty():
+        yield None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console) as bar:
+        tasks: dict[str, int] = {}
+
+        def update(case, done: int) -> None:
+            key = f"{case.name} ({case.samples} samples)"
+            if key not in tasks:
+                tasks[key] = bar.add_task(key, total=case.iterations)
+            bar.update(tasks[key], completed=done)
+
+        yield update
+
+
+def _render(report, in_server: bool) -> None:
+    from rich import box
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(highlight=False)
+    if not console.is_terminal:
+        console = Console(highlight=False, width=140)  # a file or pipe: room for every column
+    table = Table(title=f"drumkit perf: {report.code_dir} (times in seconds, client side)", title_justify="left",
+                  box=box.SIMPLE_HEAD)
+    headers = ["size", "samples", "iters", "min", "avg", "p50", "p99", "max", "rows/s"]
+    headers += ["server"] if in_server else []
+    headers += ["RSS MB", "result"]
+    for header in headers:
+        table.add_column(header, justify="left" if header in ("size", "result") else "right", no_wrap=True)
+    for case in report.cases:
+        row = case.to_dict()
+        cells = [case.name, str(case.samples), f"{row['completed']}/{case.iterations}"]
+        cells += [_fmt(row[k]) for k in ("min_s", "avg_s", "p50_s", "p99_s", "max_s")]
+        cells.append(_fmt(row["rows_per_s"], 0))
+        if in_server:
+            cells.append(_fmt(row["server_avg_s"]))
+        cells.append(_fmt(row["server_rss_mb"], 0))
+        cells.append("[green]ok[/green]" if case.ok else "[bold red]FAILED[/bold red]")
+        table.add_row(*cells)
+    console.print(table)
+    for case in report.cases:
+        if not case.ok:
+            console.print(f"[bold red]{escape(case.name)} failed:[/bold red] {escape(case.error or 'incomplete')}")
+
+
+def _fmt(value, digits: int = 3) -> str:
+    return "NA" if value is None else f"{value:,.{digits}f}"

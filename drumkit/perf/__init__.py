@@ -1,0 +1,1 @@
+"""`drumkit perf`: start the model's server as a child process, send it load, report latency and memory."""
