@@ -8,6 +8,7 @@ from tests.modelzoo import write
 
 # Regression by one numpy dot over the numeric columns; special columns switch on other behaviours.
 HOOKS_CUSTOM = '''
+import os
 import time
 
 import numpy as np
@@ -22,6 +23,9 @@ def score(data, model, **kwargs):
     if "teapot" in data.columns:
         raise CustomHTTPError("custom teapot", status_code=418)
     if "sleep" in data.columns:
+        if "marker" in data.columns:
+            with open(data["marker"].iloc[0], "w") as handle:
+                handle.write("started")
         time.sleep(float(data["sleep"].iloc[0]))
     numeric = data.select_dtypes("number")
     values = numeric.to_numpy(dtype=float) @ np.linspace(0.5, 1.5, numeric.shape[1])
@@ -29,6 +33,8 @@ def score(data, model, **kwargs):
     if "extra" in data.columns:
         out["note"] = data["extra"].astype(str).to_numpy()
         out["double"] = values * 2
+    if "pid" in data.columns:
+        out["pid"] = os.getpid()
     if "raw_nan" in data.columns:
         out["Predictions"] = [float("nan"), float("inf")] + [1.0] * (len(data) - 2)
     if "bad_shape" in data.columns:
