@@ -50,6 +50,7 @@ def model_settings(code_dir: Path, target_type, positive, negative, class_labels
     """Build the ModelSettings the predictor layer takes (flags already merged with env vars by click)."""
     from drumkit.predictor.settings import ModelSettings
 
+    class_labels, class_labels_file = _flag_beats_other_env(class_labels, class_labels_file)
     return ModelSettings(
         code_dir=code_dir,
         target_type=target_type,
@@ -59,3 +60,17 @@ def model_settings(code_dir: Path, target_type, positive, negative, class_labels
         class_labels_file=class_labels_file,
         runtime_params_file=runtime_params_file,
     )
+
+
+def _flag_beats_other_env(class_labels, class_labels_file):
+    """DRUM ignores CLASS_LABELS_FILE when --class-labels is on the command line, and CLASS_LABELS with --class-labels-file."""
+    import os
+
+    if not class_labels or not class_labels_file:
+        return class_labels, class_labels_file
+    labels_env, file_env = os.environ.get("CLASS_LABELS"), os.environ.get("CLASS_LABELS_FILE")
+    if file_env and not labels_env and str(class_labels_file) == file_env:
+        return class_labels, None  # the file came from the env var, the labels from the command line
+    if labels_env and not file_env and list(class_labels) == labels_env.split():
+        return None, class_labels_file
+    return class_labels, class_labels_file
