@@ -181,6 +181,20 @@ def test_flag_beats_env(binary_no_meta, binary_model):
     assert list(read_csv(result.stdout_bytes).columns) == ["no", "yes"]
 
 
+def test_labels_flag_beats_the_other_labels_env_var(multi_no_meta, multiclass_model, tmp_path):
+    labels = tmp_path / "labels.txt"
+    labels.write_text("low\nmid\nhigh\n")
+    args = ["score", "--code-dir", multi_no_meta, "--input", multiclass_model.csv, "--target-type", "multiclass"]
+    for extra, env in ((["--class-labels", "high", "mid", "low"], {"CLASS_LABELS_FILE": str(labels)}),
+                       (["--class-labels-file", labels], {"CLASS_LABELS": "cat dog"})):
+        result = run(*args, *extra, env=env)
+        assert result.exit_code == 0, result.stderr
+        np.testing.assert_array_equal(read_csv(result.stdout_bytes).to_numpy(),
+                                      multiclass_model.model.predict_proba(multiclass_model.features))
+    result = run(*args, "--class-labels", "a", "b", "--class-labels-file", labels)
+    assert_one_line_failure(result, 2, "but not both")
+
+
 def test_env_conflicting_with_metadata_is_drums_message(binary_model):
     result = run("score", "--code-dir", binary_model.path, "--input", binary_model.csv,
                  env={"POSITIVE_CLASS_LABEL": "no", "NEGATIVE_CLASS_LABEL": "yes"})
