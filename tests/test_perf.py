@@ -22,8 +22,8 @@ from drumkit.perf.server_process import ServerProcess, server_arguments
 from tests.modelzoo import write
 
 
-def perf(*args: str, timeout: float = 240) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "drumkit", "perf", *args], capture_output=True, text=True,
+def perf(*args: str, command: str = "perf", timeout: float = 240) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "drumkit", command, *args], capture_output=True, text=True,
                           timeout=timeout)
 
 
@@ -131,9 +131,9 @@ def test_perf_on_a_model_that_errors_fails_with_why(failing_model):
     assert wait_gone(report["server"]["pid"])
 
 
-def test_perf_table_names_the_failure(failing_model):
+def test_perf_test_alias_table_names_the_failure(failing_model):
     out = perf("--code-dir", str(failing_model), "--input", str(Path(__file__).parent / "data" / "iris.csv"),
-               "-s", "2", "-i", "1")
+               "-s", "2", "-i", "1", command="perf-test")
     assert out.returncode == 1
     assert "FAILED" in out.stdout and "model exploded" in out.stdout
     assert "Traceback" not in out.stderr

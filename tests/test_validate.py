@@ -276,3 +276,5 @@ def test_cli_bad_flags_are_one_line_usage_errors(models, tmp_path):
     assert missing.returncode == 2 and "does not exist" in missing.stderr and "Traceback" not in missing.stderr
     both = validate(models["good"], "--code-dir", str(models["nulls"]))
     assert both.returncode == 2 and "Give the code dir once" in both.stderr
+    env = validate(models["good"], "--json", env={**os.environ, "CODE_DIR": str(models["nulls"])})
+    assert env.returncode == 0 and json.loads(env.stdout)["code_dir"] == str(models["good"].resolve())

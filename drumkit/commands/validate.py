@@ -17,6 +17,7 @@ HELP = "Check model-metadata.yaml and run the model checks (batch, nulls, determ
 
 
 def validate(
+    ctx: typer.Context,
     directory: Annotated[Optional[Path], typer.Argument(help="The code dir (same as --code-dir).", show_default=False)] = None,
     code_dir: Annotated[
         Optional[Path], typer.Option("--code-dir", "-cd", envvar="CODE_DIR", help="The model folder.",
@@ -51,6 +52,8 @@ def validate(
 
         if language and language.lower() != "python":
             raise UsageError(f"drumkit runs Python models only; --language {language} is not supported")
+        if directory is not None and _from_env(ctx, "code_dir"):
+            code_dir = None  # DIR on the command line beats CODE_DIR in the environment
         if directory is not None and code_dir is not None and directory.resolve() != code_dir.resolve():
             raise UsageError(f"Give the code dir once: DIR is {directory} but --code-dir is {code_dir}")
         folder = directory or code_dir or Path(".")
@@ -69,6 +72,12 @@ def validate(
     else:
         _render(report, real_stdout)
     raise typer.Exit(report.exit_code)
+
+
+def _from_env(ctx: typer.Context, name: str) -> bool:
+    # By name: typer may ship its own copy of click, with its own ParameterSource enum.
+    source = ctx.get_parameter_source(name)
+    return getattr(source, "name", None) == "ENVIRONMENT"
 
 
 _STYLE = {"PASSED": "green", "FAILED": "bold red", "SKIPPED": "yellow"}
