@@ -278,3 +278,16 @@ def test_cli_bad_flags_are_one_line_usage_errors(models, tmp_path):
     assert both.returncode == 2 and "Give the code dir once" in both.stderr
     env = validate(models["good"], "--json", env={**os.environ, "CODE_DIR": str(models["nulls"])})
     assert env.returncode == 0 and json.loads(env.stdout)["code_dir"] == str(models["good"].resolve())
+
+
+def test_without_any_input_only_metadata_and_load_run(models, tmp_path):
+    path = tmp_path / "no_input"
+    path.mkdir()
+    (path / "custom.py").write_text((models["good"] / "custom.py").read_text())
+    (path / "model-metadata.yaml").write_text("name: m\ntype: inference\ntargetType: regression\n")
+    report = run(path)
+    statuses = {c.name: c.status.value for c in report.checks}
+    assert statuses.pop("Model metadata") == statuses.pop("Model load") == "PASSED"
+    assert set(statuses.values()) == {"SKIPPED"}
+    assert "no --input and no validation.input" in check(report, "Null value imputation").details
+    assert report.exit_code == 0
