@@ -1,0 +1,117 @@
+"""Unit tests of the server's small parts: address and size parsing, JSON encoding, timings, the small-CSV path."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from drumkit.errors import PayloadError, UsageError
+from drumkit.predictor import payload
+from drumkit.predictor.csv_reader import SMALL_CSV_BYTES, read_csv_bytes, read_small_csv_bytes
+from drumkit.predictor.predictor import Predictions
+from drumkit.server.address import parse_address
+from drumkit.server.encode import predictions_json
+from drumkit.server.paths import spellings
+from drumkit.server.settings import normalize_prefix
+from drumkit.server.stats import Timings
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("127.0.0.1:8080", ("127.0.0.1", 8080)), (":9000", ("0.0.0.0", 9000)), ("[::1]:8080", ("::1", 8080)),
+    ("localhost:1", ("localhost", 1)),
+])
+def test_parse_address(text, expected):
+    assert parse_address(text) == expected
+
+
+@pytest.mark.parametrize("text", [None, "", "host", "host:", "host:0", "host:65536", "::1:80", "h:p"])
+def test_parse_address_rejects(text):
+    with pytest.raises(UsageError):
+        parse_address(text)
+
+
+def test_parse_size():
+    from drumkit.commands.server import parse_size
+
+    assert parse_size("1GiB") == 1 << 30
+    assert parse_size("50MB") == 50 << 20
+    assert parse_size("1048576") == 1 << 20
+    for bad in ("", "abc", "-5", "10XB"):
+        with pytest.raises(UsageError):
+            parse_size(bad)
+
+
+def test_prefix_and_spellings():
+    assert normalize_prefix("pfx/v2/") == "/pfx/v2"
+    assert normalize_prefix("/") == ""
+    assert spellings("", "/") == ["/"]
+    assert spellings("/p", "/") == ["/p/", "/p"]
+    assert spellings("/p", "/invocations") == ["/p/invocations/", "/p/invocations"]
+
+
+def test_regression_json_keeps_full_precision_and_nulls():
+    values = [0.11935557889548534, 1e-12, np.nan, np.inf, -np.inf, 1 / 3]
+    body = predictions_json(Predictions(pd.DataFrame({"Predictions": values})), classification=False)
+    assert json.loads(body)["predictions"] == [0.11935557889548534, 1e-12, None, None, None, 1 / 3]
+    assert b"0.11935557889548534" in body
+
+
+def test_classification_json_rows_in_column_order():
+    frame = pd.DataFrame({"no": [0.25, 0.5], "yes": [0.75, 0.5]})
+    extra = pd.DataFrame({"why": ["a", None], "n": [1, np.nan]})
+    body = json.loads(predictions_json(Predictions(frame, extra), classification=True))
+    assert body["predictions"] == [{"no": 0.25, "yes": 0.75}, {"no": 0.5, "yes": 0.5}]
+    assert list(body["predictions"][0]) == ["no", "yes"]
+    assert body["extraModelOutput"] == {"columns": ["why", "n"], "index": [0, 1], "data": [["a", 1.0], [None, None]]}
+
+
+def test_timings_accumulate_across_slots_and_reads_do_not_reset():
+    timings = Timings(slots=2)
+    assert timings.summary() == {"avg": 0.0, "min": 0.0, "max": 0.0, "total": 0.0, "count": 0}
+    timings.record(0.2)
+    timings.use_slot(1)
+    timings.record(0.4)
+    first = timings.summary()
+    assert first == timings.summary()
+    assert first["count"] == 2 and first["min"] == 0.2 and first["max"] == 0.4
+    assert first["avg"] == pytest.approx(0.3) and first["total"] == pytest.approx(0.6)
+
+
+SMALL_CASES = [
+    b"a,b,c\n1,x,2.5\n,y,\n3,,1e-300\n",
+    b"a\n1\n\n2\n",
+    b"i,b,s\n1,True,\n2,False,q\n",
+    "ü,名前\n1,ą\n".encode(),
+]
+
+
+@pytest.mark.parametrize("data", SMALL_CASES)
+def test_small_csv_path_is_pandas_read_csv_and_agrees_with_pyarrow(data):
+    small = payload.decode(data, payload.CSV)
+    expected = pd.read_csv(io.BytesIO(data))
+    if expected.shape[1] == 1:
+        expected = pd.read_csv(io.BytesIO(data), skip_blank_lines=False)
+    pd.testing.assert_frame_equal(small, expected)
+    pd.testing.assert_frame_equal(small, read_csv_bytes(data))
+
+
+def test_large_csv_goes_through_pyarrow_with_the_same_result():
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"f": rng.normal(size=60_000), "s": rng.choice(["a", "b"], 60_000)})
+    data = frame.to_csv(index=False).encode()
+    assert len(data) > SMALL_CSV_BYTES
+    pd.testing.assert_frame_equal(payload.decode(data, payload.CSV), pd.read_csv(io.BytesIO(data)))
+
+
+@pytest.mark.parametrize("data, text", [
+    (b"a,b\n1,2\n3,4,5\n", "Could not parse the CSV input"),
+    (b"a,b\n\xff\xfe,1\n", "Supplied CSV input file encoding must be UTF-8"),
+])
+def test_small_csv_errors_are_one_line(data, text):
+    with pytest.raises(PayloadError, match=text) as info:
+        read_small_csv_bytes(data)
+    assert "\n" not in str(info.value)
