@@ -50,6 +50,10 @@ class PredictionError(DrumkitError):
     """Predictions failed a shape or value check."""
 
 
+class RowCountError(PredictionError):
+    """The model returned a different number of rows than it was given."""
+
+
 class CustomHTTPError(Exception):
     """Raise from a hook to answer with your own HTTP status (as datarobot_drum.CustomHTTPError)."""
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import Enum
 from typing import TYPE_CHECKING, Any, Sequence
 
-from drumkit.errors import PredictionError
+from drumkit.errors import PredictionError, RowCountError
 
 if TYPE_CHECKING:
     import numpy as np
@@ -107,7 +107,7 @@ def shape_predictions(
             f"predictions must return a 2 dimensional array, but we received a {values.ndim} dimensional array"
         )
     if n_rows is not None and values.shape[0] != n_rows:
-        raise PredictionError(
+        raise RowCountError(
             f"The model returned {values.shape[0]} prediction rows for {n_rows} input rows; "
             "every input row needs exactly one prediction row"
         )

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from drumkit.errors import RowCountError
 from drumkit.validate.report import CheckResult, Status
 
 BASIC = "Basic batch prediction"
@@ -18,12 +19,6 @@ ROW_COUNT = "Row count kept"
 INPUT_SCHEMA = "Input meets typeSchema"
 
 RTOL, ATOL = 2e-2, 1e-6
-# The predictor's own row-count checks (targets.shape_predictions, Predictor.transform).
-_ROW_COUNT_MESSAGES = (
-    re.compile(r"returned (?P<got>\d+) prediction rows for (?P<want>\d+) input rows"),
-    re.compile(r"Transformation resulted in different number of rows"),
-)
-
 Progress = Callable[[str, int, int], None]
 
 
@@ -73,11 +68,6 @@ def failure_text(exc: BaseException) -> str:
     return " ".join(text.split())
 
 
-def row_count_mismatch(message: str) -> bool:
-    """True when a failure is the predictor's 'rows in != rows out' check."""
-    return any(p.search(message) for p in _ROW_COUNT_MESSAGES)
-
-
 class StructuredChecks:
     """The checks for row-in, row-out models (predict) and transforms, sharing one Predictor."""
 
@@ -117,7 +107,7 @@ class StructuredChecks:
             text = failure_text(exc)
             seconds = time.perf_counter() - started
             basic = CheckResult(BASIC, Status.FAILED, f"Test failed on the provided dataset: {text}", seconds=seconds)
-            if row_count_mismatch(text):
+            if isinstance(exc, RowCountError):
                 count = CheckResult(ROW_COUNT, Status.FAILED, text)
             else:
                 count = CheckResult(ROW_COUNT, Status.SKIPPED, "basic batch prediction failed")
