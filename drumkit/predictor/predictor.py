@@ -8,7 +8,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, Mapping
 
-from drumkit.errors import HookError, ModelLoadError, PayloadError, PredictionError, WrongEndpointError
+from drumkit.errors import HookError, RowCountError, ModelLoadError, PayloadError, PredictionError, WrongEndpointError
 from drumkit.predictor import artifacts, payload
 from drumkit.predictor.codedir import CodeDir, scan_code_dir
 from drumkit.predictor.hooks import Hooks, load_hooks
@@ -203,7 +203,8 @@ class Predictor:
             except (PredictionError, PayloadError):
                 raise
             except Exception as exc:
-                raise PredictionError(f"The {self.framework} model failed to make predictions. Exception: {exc!r}") from exc
+                reason = artifacts.describe_exception(exc)
+                raise PredictionError(f"The {self.framework} model failed to make predictions. Exception: {reason}") from exc
         shaped = shape_predictions(values, model_labels, self.target_type, request_labels, n_rows)
         if "post_process" in self.hooks:
             processed = self.hooks.call("post_process", shaped, self.model)
@@ -231,7 +232,7 @@ class Predictor:
             elif not isinstance(out, pd.DataFrame):
                 out = pd.DataFrame(out)
         if n_rows is not None and len(out) != n_rows:
-            raise PredictionError("Transformation resulted in different number of rows than original data")
+            raise RowCountError("Transformation resulted in different number of rows than original data")
         return out
 
     def _transform_hook(self, frame: Any, target: Any) -> Any:

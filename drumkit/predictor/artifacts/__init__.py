@@ -8,6 +8,7 @@ optionally `transform(model, frame)`. They are imported only when a code dir nee
 from __future__ import annotations
 
 import importlib
+import re
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -37,9 +38,9 @@ EXTENSIONS: dict[str, tuple[str, ...]] = {
 
 # Extensions that also name ordinary files (requirements.txt, sample payloads): such a file is an
 # artifact only when its first bytes look like the framework's own format.
-_SIGNATURES: dict[str, tuple[int, bytes]] = {
-    ".txt": (16, b"tree"),  # a LightGBM model file opens with the line `tree`
-    ".json": (64, b'"learner"'),  # an XGBoost JSON model opens with {"learner": ...
+_SIGNATURES: dict[str, tuple[int, re.Pattern[bytes]]] = {
+    ".txt": (16, re.compile(rb"tree\r?\n")),  # a LightGBM model file opens with the line `tree`
+    ".json": (64, re.compile(rb'\s*\{\s*"learner"\s*:')),  # an XGBoost JSON model opens with {"learner":
 }
 
 # Top-level Python module -> the drumkit extra that installs it.
@@ -67,15 +68,19 @@ def is_artifact(path: Path) -> bool:
     signature = _SIGNATURES.get(suffix)
     if signature is None:
         return True
-    size, marker = signature
+    size, pattern = signature
     try:
         with open(path, "rb") as handle:
             head = handle.read(size)
     except OSError:
         return False
-    if suffix == ".txt":
-        return head.split(b"\n", 1)[0].strip() == marker
-    return marker in head.lstrip()
+    return pattern.match(head) is not None
+
+
+def describe_exception(exc: BaseException) -> str:
+    """`Type('first line')`: native libraries append whole C++ stack traces to their messages."""
+    lines = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}({lines[0] if lines else ''!r})"
 
 
 def missing_module_hint(exc: ModuleNotFoundError, default_extra: str) -> str:
@@ -114,7 +119,7 @@ def load_artifact(path: Path) -> Any:
             raise
         except Exception as exc:
             raise ModelLoadError(
-                f"Could not load model from the artifact file {path.name}. Exception: {exc!r}"
+                f"Could not load model from the artifact file {path.name}. Exception: {describe_exception(exc)}"
             ) from exc
     raise AssertionError("unreachable")
 
