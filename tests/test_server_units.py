@@ -101,7 +101,7 @@ def test_small_csv_path_is_pandas_read_csv_and_agrees_with_pyarrow(data):
 
 def test_large_csv_goes_through_pyarrow_with_the_same_result():
     rng = np.random.default_rng(0)
-    frame = pd.DataFrame({"f": rng.normal(size=60_000), "s": rng.choice(["a", "b"], 60_000)})
+    frame = pd.DataFrame({"f": rng.normal(size=900_000), "s": rng.choice(["a", "b"], 900_000)})
     data = frame.to_csv(index=False).encode()
     assert len(data) > SMALL_CSV_BYTES
     pd.testing.assert_frame_equal(payload.decode(data, payload.CSV), pd.read_csv(io.BytesIO(data)))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -63,8 +64,8 @@ def server(
                                    class_labels, class_labels_file, runtime_params_file)
         sock = bind(host, port)  # before loading: a busy port fails fast, and early clients wait in the backlog
         app, state = _build_app(model, settings, with_error_server)
-        error_console().print(f"drumkit server listening on http://{_url_host(host)}:{port}{settings.url_prefix}/ "
-                              f"({settings.workers} worker(s), {threads} thread(s) each)", markup=False)
+        sys.stderr.write(f"drumkit server listening on http://{_url_host(host)}:{port}{settings.url_prefix}/ "
+                         f"({settings.workers} worker(s), {threads} thread(s) each)\n")
         from drumkit.server.serve import serve
 
         code = serve(app, sock, settings, state)

@@ -12,6 +12,8 @@ from drumkit.server.settings import ServerSettings
 log = logging.getLogger("drumkit.server")
 DRAIN_TIMEOUT = 60.0
 RESTART_PAUSE = 1.0
+RECV_BYTES = 256 * 1024
+IN_MEMORY_BODY = 16 * 1024 * 1024
 
 
 def _json_error_channel():
@@ -58,7 +60,10 @@ def run_worker(app, sock, settings: ServerSettings) -> None:
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # a queued request is normal, not a warning
     server = create_server(app, sockets=[sock], threads=settings.threads, ident="drumkit",
                            max_request_body_size=settings.max_body_size + 1, asyncore_use_poll=True,
-                           channel_timeout=120, connection_limit=1000)
+                           channel_timeout=120, connection_limit=1000,
+                           # Fewer loop turns per large body, and bodies up to 16 MiB stay in memory
+                           # (waitress's defaults, 8 KiB reads and a temp file above 512 KiB, cost ~30% on 1 MB CSVs).
+                           recv_bytes=RECV_BYTES, inbuf_overflow=IN_MEMORY_BODY)
     server.channel_class = _json_error_channel()
     stopping = []
 
