@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import builtins
+import importlib.util
 import os
 import pickle
-import subprocess
 import sys
 import textwrap
 from dataclasses import dataclass, field
@@ -465,22 +465,31 @@ def test_missing_framework_names_the_extra(request, monkeypatch, framework, modu
     assert artifact in err.value.message
 
 
-# ---- keras picks the torch backend by itself -------------------------------------------------
-def test_keras_defaults_to_the_torch_backend(request, data):
-    case = _case(request, "keras", "regression")
-    script = (
-        "import sys\n"
-        "from drumkit.predictor.predictor import Predictor\n"
-        "from drumkit.predictor.settings import ModelSettings\n"
-        "p = Predictor.from_settings(ModelSettings(code_dir=sys.argv[1], target_type='regression'))\n"
-        "import keras\n"
-        "print(keras.backend.backend(), p.framework)\n"
-    )
-    env = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}
-    out = subprocess.run([sys.executable, "-c", script, str(case.path)], env=env, capture_output=True, text=True,
-                         timeout=300)
-    assert out.returncode == 0, out.stderr[-2000:]
-    assert out.stdout.split() == ["torch", "keras"]
+# ---- keras picks a backend that is installed ----------------------------------------------------
+@pytest.mark.parametrize("configured,expected", [
+    (None, "torch"), ("tensorflow", "torch"), ("no-such-backend", "torch"), ("torch", "torch"), ("numpy", "numpy"),
+])
+def test_keras_backend_is_the_configured_one_when_installed_else_torch(monkeypatch, tmp_path, configured,
+                                                                      expected):
+    from drumkit.predictor.artifacts import keras as keras_adapter
+
+    monkeypatch.delenv("KERAS_BACKEND", raising=False)
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    if configured:
+        (tmp_path / "keras.json").write_text(f'{{"backend": "{configured}"}}')
+    tensorflow_installed = importlib.util.find_spec("tensorflow") is not None
+    if configured == "tensorflow" and tensorflow_installed:
+        expected = "tensorflow"
+    assert keras_adapter.choose_backend() == expected
+    # Only the fallback is written to the environment; a configured backend is left to keras.json.
+    assert os.environ.get("KERAS_BACKEND") == ("torch" if expected == "torch" and configured != "torch" else None)
+
+
+def test_keras_backend_from_the_environment_wins(monkeypatch):
+    from drumkit.predictor.artifacts import keras as keras_adapter
+
+    monkeypatch.setenv("KERAS_BACKEND", "jax")
+    assert keras_adapter.choose_backend() == "jax"
 
 
 # ---- the server, one model per framework -----------------------------------------------------
@@ -495,10 +504,17 @@ def servers(request, tmp_path_factory):
 
     logs = tmp_path_factory.mktemp("fw-servers")
     started = {}
+    # The servers start without KERAS_BACKEND: with no tensorflow installed, the keras one loads only
+    # if drumkit picks the torch backend by itself.
+    cases = {framework: _case(request, framework, name) for framework, name in SERVED}  # built with the backend set
+    keras_backend = os.environ.pop("KERAS_BACKEND", None)
     try:
-        for framework, name in SERVED:
-            case = _case(request, framework, name)
-            started[framework] = serverproc.ServerProcess(["--code-dir", str(case.path), *case.flags()], logs)
+        try:
+            for framework, case in cases.items():
+                started[framework] = serverproc.ServerProcess(["--code-dir", str(case.path), *case.flags()], logs)
+        finally:
+            if keras_backend is not None:
+                os.environ["KERAS_BACKEND"] = keras_backend
         for server in started.values():
             # Importing torch or keras in a fresh process is slow on a busy 2-core machine.
             server.wait_ready(timeout=240)

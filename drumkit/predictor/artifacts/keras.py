@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.util
+import json
 import os
 from pathlib import Path
 from typing import Any
@@ -15,10 +17,35 @@ EXTRA = "keras"
 EXTENSIONS = (".keras", ".h5")
 
 
+# Keras backends -> the module each needs.
+_BACKEND_MODULES = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch", "numpy": "numpy", "openvino": "openvino"}
+
+
+def choose_backend() -> str:
+    """KERAS_BACKEND if set, else keras.json's backend when installed, else torch (the keras extra's)."""
+    chosen = os.environ.get("KERAS_BACKEND")
+    if chosen:
+        return chosen
+    configured = _configured_backend()
+    module = _BACKEND_MODULES.get(configured or "")
+    if module and importlib.util.find_spec(module) is not None:
+        return configured
+    # keras.json says tensorflow by default, and drumkit's keras extra brings torch instead.
+    os.environ["KERAS_BACKEND"] = "torch"
+    return "torch"
+
+
+def _configured_backend() -> str | None:
+    home = Path(os.environ.get("KERAS_HOME") or Path.home() / ".keras")
+    try:
+        return json.loads((home / "keras.json").read_text()).get("backend")
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
 def load(path: Path) -> Any:
     """`keras.saving.load_model(path, compile=False)`: scoring needs no optimizer or loss."""
-    # Keras would default to tensorflow; drumkit's keras extra brings torch instead.
-    os.environ.setdefault("KERAS_BACKEND", "torch")
+    choose_backend()
     import keras
 
     return keras.saving.load_model(str(path), compile=False)

@@ -46,19 +46,19 @@ def _load_module(path: Path) -> Any:
     except pickle.UnpicklingError:
         weights = None  # it holds classes beyond tensors: presumably a whole module, checked below
     else:
-        raise ModelLoadError(_not_a_model(path, weights))
+        what = "a state_dict (weights only)" if isinstance(weights, dict) else "weights only"
+        raise ModelLoadError(_not_a_model(path, what))
     # A module class defined in a file beside the artifact must be importable, as with DRUM's code dir.
     folder = str(path.parent)
     if folder not in sys.path:
         sys.path.append(folder)
     model = torch.load(str(path), map_location="cpu", weights_only=False)
     if not isinstance(model, torch.nn.Module):
-        raise ModelLoadError(_not_a_model(path, model))
+        raise ModelLoadError(_not_a_model(path, f"a {type(model).__name__}"))
     return model
 
 
-def _not_a_model(path: Path, obj: Any) -> str:
-    what = "a state_dict (weights only)" if isinstance(obj, dict) else f"a {type(obj).__name__}"
+def _not_a_model(path: Path, what: str) -> str:
     return (
         f"The artifact file {path.name} holds {what}, not a torch model. Save the whole module "
         "(torch.save(model, path)) or a TorchScript file (torch.jit.save(torch.jit.script(model), path)), "
