@@ -8,8 +8,7 @@ keeps duplicate header names (pandas: `a.1`) and calls empty ones '' (pandas: `U
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-from typing import IO, Iterator
+from typing import IO, Callable, Iterator
 
 from drumkit.errors import PayloadError
 
@@ -70,15 +69,6 @@ def _is_temporal(arrow_type) -> bool:
 def _short(text: str) -> str:
     text = re.sub(r"\s*'[^']*'", "", text)
     return text[:200]
-
-
-@dataclass
-class CsvPlan:
-    """Arrow types fixed for every column plus which columns ever hold a missing value."""
-
-    names: list[str]
-    types: dict = field(default_factory=dict)
-    has_nulls: set[str] = field(default_factory=set)
 
 
 def to_pandas_frame(table, has_nulls: set[str] | None = None):
@@ -172,14 +162,29 @@ def _widen(arrow_type):
     return pa.string()
 
 
-def plan_csv(open_source, block_size: int) -> CsvPlan:
-    """Read a CSV file once, streaming, to fix each column's type over the whole file (as read_csv infers it)."""
+class _LateNulls(Exception):
+    """An integer or boolean column met its first missing value after frames went out."""
+
+
+RESTART = None  # yielded by `stream_csv` in place of a frame: discard what came so far, frames start over
+
+
+def stream_csv(open_source: Callable[[], IO[bytes]], block_size: int) -> Iterator[tuple[object, int]]:
+    """Yield (DataFrame, bytes read so far) for a CSV file, with read_csv's dtypes over the WHOLE file.
+
+    Types come from the first block, as pyarrow infers them. When a later block proves one wrong (a
+    column empty so far now holds text, ints turn float, an int or bool column meets its first missing
+    value), that column is widened and the file is read again from the start: `(RESTART, 0)` tells the
+    consumer to drop what it has. Only files whose types change late pay for the second pass.
+    """
     import pyarrow as pa
     import pyarrow.csv as pacsv
+    import pyarrow.types as pat
 
     types: dict = {}
+    has_nulls: set[str] = set()
     while True:
-        has_nulls: set[str] = set()
+        emitted = False
         try:
             with open_source() as source:
                 reader = pacsv.open_csv(source, read_options=_read_options(block_size), convert_options=_convert_options(types))
@@ -187,33 +192,29 @@ def plan_csv(open_source, block_size: int) -> CsvPlan:
                 if not types:
                     types = {f.name: (pa.string() if _is_temporal(f.type) else f.type) for f in schema}
                     if any(_is_temporal(f.type) for f in schema):
-                        continue
+                        continue  # dates stay text, as read_csv leaves them: read again with those columns as strings
+                names = pandas_column_names(schema.names)
+                nullable_later = {n for n, t in types.items() if pat.is_integer(t) or pat.is_boolean(t)}
                 for batch in reader:
-                    for name, column in zip(batch.schema.names, batch.columns):
-                        if column.null_count:
-                            has_nulls.add(name)
-            return CsvPlan(names=list(schema.names), types=types, has_nulls=has_nulls)
+                    fresh = {n for n, c in zip(schema.names, batch.columns) if c.null_count and n in nullable_later} - has_nulls
+                    if fresh:
+                        has_nulls |= fresh
+                        if emitted:
+                            raise _LateNulls
+                    table = pa.Table.from_batches([batch]).rename_columns(names)
+                    frame = to_pandas_frame(table, {names[i] for i, n in enumerate(schema.names) if n in has_nulls})
+                    emitted = True
+                    yield frame, source.tell()
+            return
         except UnicodeDecodeError:
             raise PayloadError(_NOT_UTF8) from None
+        except _LateNulls:
+            pass
         except pa.ArrowInvalid as exc:
             match = _COLUMN_ERROR.search(str(exc))
             if not match or not types:
                 raise PayloadError(f"Could not parse the CSV input: {_short(str(exc).splitlines()[0])}") from None
             name = list(types)[int(match.group(1))]
-            # A type that shows up late: widen that column and read again from the start.
             types[name] = _widen(types[name])
-
-
-def iter_csv_frames(source: IO[bytes], plan: CsvPlan, block_size: int) -> Iterator:
-    """Stream DataFrames of a CSV file whose types `plan_csv` fixed."""
-    import pyarrow as pa
-    import pyarrow.csv as pacsv
-
-    names = pandas_column_names(plan.names)
-    try:
-        reader = pacsv.open_csv(source, read_options=_read_options(block_size), convert_options=_convert_options(plan.types))
-        for batch in reader:
-            table = pa.Table.from_batches([batch]).rename_columns(names)
-            yield to_pandas_frame(table, {names[i] for i, n in enumerate(plan.names) if n in plan.has_nulls})
-    except pa.ArrowInvalid as exc:
-        raise PayloadError(f"Could not parse the CSV input: {_short(str(exc).splitlines()[0])}") from None
+        if emitted:
+            yield RESTART, 0

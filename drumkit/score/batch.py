@@ -12,7 +12,7 @@ from drumkit.errors import UsageError
 from drumkit.predictor import payload
 from drumkit.predictor.predictor import NONE_RESULT_TEXT, Predictor
 from drumkit.predictor.targets import TargetType
-from drumkit.score.reader import CHUNK_BYTES, iter_frames, streams
+from drumkit.score.reader import CHUNK_BYTES, RESTART, iter_frames, streams
 from drumkit.score.writer import AtomicOutput, FrameWriter
 
 DEFAULT_UNSTRUCTURED_CONTENT_TYPE = "text/plain; charset=utf8"
@@ -91,6 +91,11 @@ def _score_rows(predictor: Predictor, job: ScoreJob, writer: FrameWriter, progre
     else:
         chunks = iter_frames(job.input, fmt, job.chunk_bytes)
     for frame, done in chunks:
+        if frame is RESTART:
+            # A column's type changed late: everything written so far used the old type.
+            writer.reset()
+            result = ScoreResult()
+            continue
         if predictor.target_type is TargetType.TRANSFORM:
             out = predictor.transform(frame)
         else:

@@ -8,6 +8,7 @@ from typing import Iterator
 
 from drumkit.errors import PayloadError
 from drumkit.predictor import payload
+from drumkit.predictor.csv_reader import RESTART  # noqa: F401  (re-exported for consumers)
 
 CHUNK_BYTES = 16 * 1024 * 1024
 CHUNK_ROWS = 100_000
@@ -19,7 +20,10 @@ def streams(fmt: str, size: int, chunk_bytes: int = CHUNK_BYTES) -> bool:
 
 
 def iter_frames(path: Path, fmt: str, chunk_bytes: int = CHUNK_BYTES) -> Iterator[tuple[object, int]]:
-    """Yield (DataFrame, bytes of the file consumed so far) for a file that `streams`."""
+    """Yield (DataFrame, bytes of the file consumed so far) for a file that `streams`.
+
+    A CSV whose column types change late yields `(RESTART, 0)` once per change: drop what came so far.
+    """
     size = os.path.getsize(path)
     if fmt == payload.PARQUET:
         yield from _parquet_chunks(path, size)
@@ -30,12 +34,9 @@ def iter_frames(path: Path, fmt: str, chunk_bytes: int = CHUNK_BYTES) -> Iterato
 
 
 def _csv_chunks(path: Path, chunk_bytes: int):
-    from drumkit.predictor.csv_reader import iter_csv_frames, plan_csv
+    from drumkit.predictor.csv_reader import stream_csv
 
-    plan = plan_csv(lambda: open(path, "rb"), chunk_bytes)
-    with open(path, "rb") as source:
-        for frame in iter_csv_frames(source, plan, chunk_bytes):
-            yield frame, source.tell()
+    yield from stream_csv(lambda: open(path, "rb"), chunk_bytes)
 
 
 def _parquet_chunks(path: Path, size: int):

