@@ -36,6 +36,13 @@ def _convert_options(column_types: dict | None = None):
     )
 
 
+def _parse_options(**kwargs):
+    import pyarrow.csv as pacsv
+
+    # Quoted values may hold line breaks, as read_csv allows.
+    return pacsv.ParseOptions(newlines_in_values=True, **kwargs)
+
+
 def _read_options(block_size: int | None = None):
     import pyarrow.csv as pacsv
 
@@ -105,10 +112,10 @@ def read_csv_bytes(data: bytes):
     import pyarrow.csv as pacsv
 
     try:
-        table = pacsv.read_csv(io.BytesIO(data), read_options=_read_options(), convert_options=_convert_options())
+        table = pacsv.read_csv(io.BytesIO(data), read_options=_read_options(), parse_options=_parse_options(), convert_options=_convert_options())
         temporal = {f.name: pa.string() for f in table.schema if _is_temporal(f.type)}
         if temporal:
-            table = pacsv.read_csv(io.BytesIO(data), read_options=_read_options(), convert_options=_convert_options(temporal))
+            table = pacsv.read_csv(io.BytesIO(data), read_options=_read_options(), parse_options=_parse_options(), convert_options=_convert_options(temporal))
         if table.num_columns == 1 and b"\n\n" in data.replace(b"\r\n", b"\n"):
             # DRUM re-reads single-column CSVs keeping blank lines (trailing ones too) as missing rows.
             table = _read_keep_blank_lines(data, temporal)
@@ -147,7 +154,7 @@ def _read_keep_blank_lines(data: bytes, column_types: dict | None = None):
 
     import pyarrow.csv as pacsv
 
-    options = pacsv.ParseOptions(ignore_empty_lines=False)
+    options = _parse_options(ignore_empty_lines=False)
     return pacsv.read_csv(io.BytesIO(data), parse_options=options, convert_options=_convert_options(column_types))
 
 
@@ -169,16 +176,59 @@ class _LateNulls(Exception):
 RESTART = None  # yielded by `stream_csv` in place of a frame: discard what came so far, frames start over
 
 
+def split_rows(source: IO[bytes], block_size: int) -> Iterator[bytes]:
+    """Cut a CSV byte stream into blocks of whole rows, each ending at a line break outside quotes.
+
+    Quote parity is enough to know whether a newline ends a row: an escaped quote is doubled (`""`),
+    so it never changes the parity, and every block starts at a row boundary.
+    """
+    carry = b""
+    while True:
+        data = source.read(block_size)
+        if not data:
+            if carry:
+                yield carry
+            return
+        block = carry + data
+        end = _last_row_end(block)
+        if end < 0:
+            carry = block  # no complete row yet (or no \n line ends at all): read on
+            continue
+        yield block[: end + 1]
+        carry = block[end + 1 :]
+
+
+def _last_row_end(block: bytes) -> int:
+    quotes = block.count(b'"')
+    end = len(block)
+    while True:
+        end = block.rfind(b"\n", 0, end)
+        if end < 0 or (quotes - block.count(b'"', end)) % 2 == 0:
+            return end
+
+
+def _first_row(block: bytes) -> tuple[bytes, bytes]:
+    """(header line, rest) of the first block."""
+    end = 0
+    while True:
+        end = block.find(b"\n", end)
+        if end < 0:
+            return block, b""
+        if block.count(b'"', 0, end) % 2 == 0:
+            return block[: end + 1], block[end + 1 :]
+        end += 1
+
+
 def stream_csv(open_source: Callable[[], IO[bytes]], block_size: int) -> Iterator[tuple[object, int]]:
     """Yield (DataFrame, bytes read so far) for a CSV file, with read_csv's dtypes over the WHOLE file.
 
-    Types come from the first block, as pyarrow infers them. When a later block proves one wrong (a
-    column empty so far now holds text, ints turn float, an int or bool column meets its first missing
-    value), that column is widened and the file is read again from the start: `(RESTART, 0)` tells the
-    consumer to drop what it has. Only files whose types change late pay for the second pass.
+    Blocks of whole rows are parsed by pyarrow's multi-threaded reader (its streaming reader converts
+    on one thread: 4x slower). Types come from the first block. When a later block proves one wrong
+    (a column empty so far now holds text, ints turn float, an int or bool column meets its first
+    missing value), that column is widened and the file is read again from the start: `(RESTART, 0)`
+    tells the consumer to drop what it has. Only files whose types change late pay for a second pass.
     """
     import pyarrow as pa
-    import pyarrow.csv as pacsv
     import pyarrow.types as pat
 
     types: dict = {}
@@ -187,24 +237,28 @@ def stream_csv(open_source: Callable[[], IO[bytes]], block_size: int) -> Iterato
         emitted = False
         try:
             with open_source() as source:
-                reader = pacsv.open_csv(source, read_options=_read_options(block_size), convert_options=_convert_options(types))
-                schema = reader.schema
-                if not types:
-                    types = {f.name: (pa.string() if _is_temporal(f.type) else f.type) for f in schema}
-                    if any(_is_temporal(f.type) for f in schema):
-                        continue  # dates stay text, as read_csv leaves them: read again with those columns as strings
-                names = pandas_column_names(schema.names)
-                nullable_later = {n for n, t in types.items() if pat.is_integer(t) or pat.is_boolean(t)}
-                for batch in reader:
-                    fresh = {n for n, c in zip(schema.names, batch.columns) if c.null_count and n in nullable_later} - has_nulls
-                    if fresh:
+                header = None
+                for block in split_rows(source, block_size):
+                    if header is None:
+                        header, block = _first_row(block)
+                        if not block:
+                            continue
+                    table = _read_block(header + block, types)
+                    if not types:
+                        types = {f.name: f.type for f in table.schema}
+                    fresh = {name for name, column in zip(table.column_names, table.columns)
+                             if column.null_count and (pat.is_integer(types[name]) or pat.is_boolean(types[name]))}
+                    if fresh - has_nulls:
                         has_nulls |= fresh
                         if emitted:
                             raise _LateNulls
-                    table = pa.Table.from_batches([batch]).rename_columns(names)
-                    frame = to_pandas_frame(table, {names[i] for i, n in enumerate(schema.names) if n in has_nulls})
+                    names = pandas_column_names(table.column_names)
+                    nulls = {names[i] for i, name in enumerate(table.column_names) if name in has_nulls}
+                    frame = to_pandas_frame(table.rename_columns(names), nulls)
                     emitted = True
                     yield frame, source.tell()
+                if not emitted and header is not None:
+                    yield read_csv_bytes(header), source.tell()
             return
         except UnicodeDecodeError:
             raise PayloadError(_NOT_UTF8) from None
@@ -218,3 +272,18 @@ def stream_csv(open_source: Callable[[], IO[bytes]], block_size: int) -> Iterato
             types[name] = _widen(types[name])
         if emitted:
             yield RESTART, 0
+
+
+def _read_block(data: bytes, types: dict):
+    """One block of rows (with the header line) as an Arrow table; dates stay text, as read_csv leaves them."""
+    import io
+
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    table = pacsv.read_csv(io.BytesIO(data), parse_options=_parse_options(), convert_options=_convert_options(types))
+    temporal = {f.name: pa.string() for f in table.schema if _is_temporal(f.type)}
+    if temporal:
+        table = pacsv.read_csv(io.BytesIO(data), parse_options=_parse_options(),
+                               convert_options=_convert_options({**types, **temporal}))
+    return table

