@@ -41,6 +41,10 @@ ShowStacktrace = Annotated[
 Language = Annotated[
     Optional[str], typer.Option("--language", help="Model language; drumkit runs python.", hidden=True)
 ]
+ContentType = Annotated[
+    Optional[str], typer.Option("--content-type", help="Unstructured: media type of --input.")
+]
+Query = Annotated[Optional[str], typer.Option("--query", help="Unstructured: query string, a=1&b=2.")]
 LoggingLevel = Annotated[
     str, typer.Option("--logging-level", "--log-level", help="debug, info, warning, error or critical.")
 ]

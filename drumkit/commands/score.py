@@ -30,10 +30,8 @@ def score(
     sparse_column_file: Annotated[
         Optional[Path], typer.Option("--sparse-column-file", help="Column names for a .mtx input, one a line.")
     ] = None,
-    content_type: Annotated[
-        Optional[str], typer.Option("--content-type", help="Unstructured: media type of --input.")
-    ] = None,
-    query: Annotated[Optional[str], typer.Option("--query", help="Unstructured: query string, a=1&b=2.")] = None,
+    content_type: opt.ContentType = None,
+    query: opt.Query = None,
     runtime_params_file: opt.RuntimeParamsFile = None,
     show_perf: Annotated[bool, typer.Option("--show-perf", help="Print timings to stderr.")] = False,
     show_stacktrace: opt.ShowStacktrace = False,

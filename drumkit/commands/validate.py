@@ -32,8 +32,8 @@ def validate(
     class_labels: opt.ClassLabels = None,
     class_labels_file: opt.ClassLabelsFile = None,
     runtime_params_file: opt.RuntimeParamsFile = None,
-    content_type: Annotated[Optional[str], typer.Option("--content-type", help="Unstructured: media type of --input.")] = None,
-    query: Annotated[Optional[str], typer.Option("--query", help="Unstructured: query string, a=1&b=2.")] = None,
+    content_type: opt.ContentType = None,
+    query: opt.Query = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print the report as JSON on stdout.")] = False,
     keep_failures: Annotated[
         Optional[Path], typer.Option("--keep-failures", help="Write the datasets that broke a check into this folder.")

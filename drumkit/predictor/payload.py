@@ -36,6 +36,17 @@ def format_for_media_type(mimetype: str | None) -> str | None:
     return MEDIA_TYPES.get((mimetype or "").split(";")[0].strip().lower())
 
 
+def split_content_type(content_type: str | None) -> tuple[str, str | None]:
+    """`text/plain; charset=utf8` -> ("text/plain", "utf8"); no type means text/plain."""
+    mimetype, _, params = (content_type or "").partition(";")
+    charset = None
+    for param in params.split(";"):
+        key, _, value = param.strip().partition("=")
+        if key.lower() == "charset" and value:
+            charset = value.strip().strip('"')
+    return mimetype.strip() or "text/plain", charset
+
+
 def format_for_filename(name: str | None) -> str:
     """The payload format of a file name: by suffix, CSV for anything else (as DRUM does)."""
     return FILE_SUFFIXES.get(Path(name or "").suffix.lower(), CSV)

@@ -41,17 +41,6 @@ class ScoreResult:
 Progress = Callable[[int, int], None]
 
 
-def split_content_type(content_type: str) -> tuple[str, str | None]:
-    """`text/plain; charset=utf8` -> ("text/plain", "utf8")."""
-    mimetype, _, params = content_type.partition(";")
-    charset = None
-    for param in params.split(";"):
-        key, _, value = param.strip().partition("=")
-        if key.lower() == "charset" and value:
-            charset = value.strip().strip('"')
-    return mimetype.strip() or "text/plain", charset
-
-
 def run_score(
     predictor: Predictor, job: ScoreJob, progress: Progress | None = None, stdout: BinaryIO | None = None
 ) -> ScoreResult:
@@ -109,7 +98,7 @@ def _score_rows(predictor: Predictor, job: ScoreJob, writer: FrameWriter, progre
 
 
 def _score_unstructured(predictor: Predictor, job: ScoreJob, writer: FrameWriter) -> ScoreResult:
-    mimetype, charset = split_content_type(job.content_type or DEFAULT_UNSTRUCTURED_CONTENT_TYPE)
+    mimetype, charset = payload.split_content_type(job.content_type or DEFAULT_UNSTRUCTURED_CONTENT_TYPE)
     # DRUM's batch mode: a plain dict where the last duplicate wins.
     query = dict(parse_qsl(job.query or "", keep_blank_values=True))
     result = predictor.predict_unstructured(job.input.read_bytes(), mimetype, charset, query)

@@ -185,10 +185,6 @@ def _content_type(content_type: str | None, path: Path) -> tuple[str, str | None
     if not content_type:
         guessed, _ = mimetypes.guess_type(path.name)
         return guessed or "text/plain", None
-    mimetype, _, params = content_type.partition(";")
-    charset = None
-    for param in params.split(";"):
-        key, _, value = param.strip().partition("=")
-        if key.lower() == "charset" and value:
-            charset = value.strip().strip('"')
-    return mimetype.strip() or "text/plain", charset
+    from drumkit.predictor.payload import split_content_type
+
+    return split_content_type(content_type)
