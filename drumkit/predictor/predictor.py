@@ -193,7 +193,6 @@ class Predictor:
             kwargs.update(self.spec.score_kwargs())
             out = self.hooks.call("score", frame, self.model, **kwargs)
             _require_frame(out, "score must return a dataframe, but received")
-            out = out.reset_index(drop=True)
             out, extra = split_extra_columns(out, self.target_type, request_labels)
             values = out.to_numpy()
             model_labels = list(out.columns) if self.target_type.is_classification else None

@@ -96,7 +96,6 @@ def shape_predictions(
 ) -> "pd.DataFrame":
     """Check raw predictions and return DRUM's prediction frame: `Predictions` or one column per label."""
     import numpy as np
-    import pandas as pd
 
     if not isinstance(values, np.ndarray):
         raise PredictionError(f"predictions must return a np array, but received {type(values)}")
@@ -117,7 +116,7 @@ def shape_predictions(
                 "Regression, Text Generation, Agentic Workflow and anomaly predictions must contain only 1 column. "
                 f"Your predictions have {values.shape[1]} columns"
             )
-        return pd.DataFrame({PREDICTIONS_COLUMN: values[:, 0]})
+        return _frame(values[:, :1], [PREDICTIONS_COLUMN])
 
     labels = list(request_labels or [])
     if model_labels is not None and values.shape[1] > 1:
@@ -137,28 +136,37 @@ def shape_predictions(
             )
         # A single column is the POSITIVE class probability, as DRUM documents (DRUM 1.18.1 assigns it
         # to the negative label: see docs/compatibility.md). Columns keep DRUM's [positive, negative] order.
-        p = values[:, 0].astype(float)
+        p = _as_probabilities(values)[:, 0]
         positive, negative = labels[0], labels[1]
         if model_labels is not None and len(model_labels) == 1 and normalize_label(model_labels[0]) == normalize_label(negative):
             # A score hook's single column named after the negative label holds that label's probability.
-            return _check_probabilities(pd.DataFrame({positive: 1 - p, negative: p}), target_type)
-        return _check_probabilities(pd.DataFrame({positive: p, negative: 1 - p}), target_type)
+            p = 1 - p
+        return _check_probabilities(np.column_stack([p, 1 - p]), [positive, negative], target_type)
     if values.shape[1] != len(labels):
         raise PredictionError(
             "Your predictions must return the probability distribution for the correct number of class labels. "
             f"Expected {len(labels)} columns, but received {values.shape[1]}"
         )
-    frame = pd.DataFrame(values, columns=labels)
-    return _check_probabilities(frame, target_type)
+    return _check_probabilities(_as_probabilities(values), labels, target_type)
 
 
-def _check_probabilities(frame: "pd.DataFrame", target_type: TargetType) -> "pd.DataFrame":
-    import numpy as np
+def _frame(values: "np.ndarray", columns: Sequence[Any]) -> "pd.DataFrame":
+    """A DataFrame over a 2-D array without copying; the explicit index and columns make it ~10x cheaper."""
+    import pandas as pd
 
+    return pd.DataFrame(values, index=pd.RangeIndex(len(values)), columns=pd.Index(columns), copy=False)
+
+
+def _as_probabilities(values: "np.ndarray") -> "np.ndarray":
     try:
-        probs = frame.to_numpy(dtype=float)
+        return values.astype(float, copy=False)
     except (TypeError, ValueError) as exc:
         raise PredictionError(f"Your prediction probabilities must be numbers: {exc}") from None
+
+
+def _check_probabilities(probs: "np.ndarray", labels: Sequence[Any], target_type: TargetType) -> "pd.DataFrame":
+    import numpy as np
+
     if (probs < 0).any():
         raise PredictionError("Your prediction probabilities have negative values")
     if (probs > 1).any():
@@ -171,7 +179,7 @@ def _check_probabilities(frame: "pd.DataFrame", target_type: TargetType) -> "pd.
                 f"Your prediction probabilities do not add up to 1. {len(bad)} row(s) fail, "
                 f"the first at row {int(np.flatnonzero(~ok)[0])}: {bad[0].tolist()}"
             )
-    return frame.astype(float) if frame.dtypes.ne(float).any() else frame
+    return _frame(probs, labels)
 
 
 def empty_predictions(target_type: TargetType, request_labels: Sequence[str] | None) -> "pd.DataFrame":
