@@ -82,7 +82,11 @@ def decode(data: bytes, fmt: str, sparse_colnames: list[str] | None = None):
 
 def _decode_csv(data: bytes, _colnames):
     from drumkit.predictor.csv_reader import SMALL_CSV_BYTES, read_csv_bytes, read_small_csv_bytes
+    from drumkit.predictor.csv_tiny import read_tiny_csv
 
+    frame = read_tiny_csv(data)
+    if frame is not None:
+        return frame
     if len(data) <= SMALL_CSV_BYTES:
         return read_small_csv_bytes(data)
     return read_csv_bytes(data)
