@@ -8,7 +8,7 @@ separate process: `wrk` when it is on PATH (this script installs nothing), else 
 the same payload with pandas, predict, encode JSON, in a loop, for the same time, right after each
 server measurement (so a busy machine slows both sides of each ratio alike).
 
-    .venv/bin/python benchmarks/server_bench.py [--duration S] [--client auto|wrk|python] [--light-only] [--json]
+    .venv/bin/python benchmarks/server_bench.py [--duration S] [--repeat N] [--client auto|wrk|python] [--light-only] [--json]
 """
 
 from __future__ import annotations
@@ -139,6 +139,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--duration", type=float, default=5.0, help="seconds per measurement (default 5)")
     parser.add_argument("--client", choices=("auto", "wrk", "python"), default="auto")
     parser.add_argument("--light-only", action="store_true", help="skip the scikit-learn pipeline")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="alternate server and floor runs N times and keep the best of each (steadier ratios)")
     parser.add_argument("--threads", type=int, default=None, help="--threads for the server (default: its own)")
     parser.add_argument("--workdir", type=Path, default=None)
     parser.add_argument("--keep", action="store_true")
@@ -286,9 +288,14 @@ def bench_model(kind: str, code_dir: Path, payloads: dict, args, root: Path, loa
     report: dict = {}
 
     def measure(port: int, name: str, payload: str, conns: int) -> dict:
-        figures = load(port, payloads[payload], conns)
-        figures["floor"] = floor(kind, code_dir, {payload: payloads[payload]}, args.duration)[payload]
-        return figures
+        best, best_floor = None, None
+        for _ in range(max(args.repeat, 1)):
+            figures = load(port, payloads[payload], conns)
+            base = floor(kind, code_dir, {payload: payloads[payload]}, args.duration)[payload]
+            best = figures if best is None or figures["rps"] > best["rps"] else best
+            best_floor = base if best_floor is None or base["rps"] > best_floor["rps"] else best_floor
+        best["floor"] = best_floor
+        return best
 
     one = Server(code_dir, 1, root, args.threads)
     try:
