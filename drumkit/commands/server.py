@@ -31,7 +31,9 @@ def server(
     max_workers: Annotated[
         int, typer.Option("--max-workers", envvar="MAX_WORKERS", min=0, help="Worker processes sharing the socket (0 = 1).")
     ] = 1,
-    threads: Annotated[int, typer.Option("--threads", min=1, help="Request threads per worker.")] = 4,
+    threads: Annotated[
+        int, typer.Option("--threads", min=1, help="Request threads per worker (more keep /ping/ answering during long predictions).")
+    ] = 1,
     with_error_server: Annotated[
         bool, typer.Option("--with-error-server", envvar="WITH_ERROR_SERVER",
                            help="If the model fails to load, answer 513 with the reason instead of exiting.")
