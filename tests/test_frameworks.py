@@ -567,3 +567,21 @@ def test_validate_runs_the_checks_on_every_framework(request, data, capsys, fram
     if framework in ("xgboost", "lightgbm"):
         # Tree boosters route missing values; the others turn a NaN input into a NaN prediction.
         assert status["Null value imputation"]["status"] == "PASSED"
+
+
+# ---- perf ----------------------------------------------------------------------------------------
+@pytest.mark.parametrize("framework,name", SERVED, ids=[f for f, _ in SERVED])
+def test_perf_measures_every_framework(request, data, framework, name):
+    import json
+    import subprocess
+    import sys
+
+    case = _case(request, framework, name)
+    out = subprocess.run([sys.executable, "-m", "drumkit", "perf", "--code-dir", str(case.path), "--input",
+                          str(data.csv), "-s", "5", "-i", "2", "--json", *case.flags()],
+                         capture_output=True, text=True, timeout=240)
+    assert out.returncode == 0, out.stderr
+    report = json.loads(out.stdout)
+    [measured] = report["cases"]
+    assert report["passed"] is True and (measured["completed"], measured["status"]) == (2, "ok")
+    assert measured["min_s"] <= measured["max_s"] and measured["server_rss_mb"] > 10
