@@ -163,3 +163,32 @@ def test_bad_address_is_a_usage_error(logs, address):
                            "--address", address], capture_output=True, text=True, timeout=BOUND)
     assert done.returncode == 2
     assert "address" in done.stderr.lower() and "Traceback" not in done.stderr
+
+
+def test_extra_threads_keep_ping_answering_during_a_long_prediction(hooks_path, logs, tmp_path):
+    # --threads 2 runs waitress's thread pool (the default, one thread, services requests in the loop).
+    server = serverproc.start(["--code-dir", str(hooks_path), "--threads", "2"], logs)
+    marker = tmp_path / "started"
+    result = {}
+
+    def slow_request():
+        body = f"a,sleep,marker\n2,3.0,{marker}\n".encode()
+        result["response"] = requests.post(server.url("/predict/"), data=body, timeout=BOUND,
+                                           headers={"Content-Type": "text/csv"})
+
+    client = threading.Thread(target=slow_request)
+    client.start()
+    try:
+        wait_for(marker.exists, what="the slow request to start")
+        assert server.get("/ping/").json() == {"message": "OK"}
+        assert "response" not in result  # the ping was answered while the prediction still ran
+        with ThreadPoolExecutor(4) as pool:
+            answers = list(pool.map(lambda i: requests.post(server.url("/predict/"), data=f"a,b\n{i},1\n".encode(),
+                                                            headers={"Content-Type": "text/csv"}, timeout=BOUND),
+                                    range(8)))
+        assert [a.json()["predictions"] for a in answers] == [[i * 0.5 + 1.5] for i in range(8)]
+        client.join(BOUND)
+        assert result["response"].json() == {"predictions": [2 * 0.5 + 3.0 * 1.5]}
+    finally:
+        client.join(BOUND)
+        assert server.stop() == 0
