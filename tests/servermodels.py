@@ -35,6 +35,10 @@ def score(data, model, **kwargs):
         out["double"] = values * 2
     if "pid" in data.columns:
         out["pid"] = os.getpid()
+    if "pool" in data.columns:
+        from threadpoolctl import threadpool_info
+
+        out["pool"] = max(lib["num_threads"] for lib in threadpool_info())
     if "raw_nan" in data.columns:
         out["Predictions"] = [float("nan"), float("inf")] + [1.0] * (len(data) - 2)
     if "bad_shape" in data.columns:

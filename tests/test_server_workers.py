@@ -60,6 +60,14 @@ def answering_pid(server) -> int:
     return body["extraModelOutput"]["data"][0][0]
 
 
+def test_workers_share_the_cores_for_native_thread_pools(workers):
+    cores = len(os.sched_getaffinity(0))
+    for _ in range(4):
+        response = requests.post(workers.url("/predict/"), data=b"a,pool\n1,0\n", timeout=BOUND,
+                                 headers={"Content-Type": "text/csv", "Connection": "close"})
+        assert response.json()["extraModelOutput"]["data"][0] == [max(1, cores // 2)]
+
+
 def test_two_worker_processes_answer(workers):
     listed = wait_for(lambda: len(worker_pids(workers)) == 2 and worker_pids(workers), what="two workers")
     seen: set[int] = set()

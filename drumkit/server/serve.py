@@ -153,6 +153,7 @@ def supervise(app, sock, settings: ServerSettings, state) -> int:
             signal.signal(signal.SIGINT, signal.SIG_DFL)
             code = 0
             try:
+                _share_cores(settings.workers)
                 state.timings.use_slot(slot)
                 run_worker(app, sock, settings)
             except BaseException:  # a worker must never return into the supervisor's code
@@ -192,6 +193,21 @@ def supervise(app, sock, settings: ServerSettings, state) -> int:
         if not stopping:
             spawn(slot)
     return 0
+
+
+def _share_cores(workers: int) -> None:
+    """Give each worker its share of the cores for native thread pools (OpenMP, BLAS).
+
+    Every worker would otherwise start one pool thread per core: with N workers that is N times too
+    many threads spinning for the same cores (a HistGradientBoosting pipeline on 2 workers served
+    2.5x fewer requests than with one pool thread each). threadpoolctl comes with scikit-learn.
+    """
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    threadpool_limits(max(1, cores // workers))
 
 
 def _describe(status: int) -> str:
