@@ -93,20 +93,25 @@ def test_killed_worker_is_replaced_and_serving_goes_on(workers):
     assert "starting a replacement" in workers.stderr()
 
 
-def test_sigterm_drains_the_request_in_flight_and_exits_zero(hooks_path, logs, tmp_path):
-    server = serverproc.start(["--code-dir", str(hooks_path), "--max-workers", "2"], logs)
-    marker = tmp_path / "started"
+def slow_request_started(server, marker, seconds: float):
+    """POST a prediction that sleeps `seconds` from a thread; return once the model is running it."""
     result = {}
 
     def slow_request():
-        body = f"a,sleep,marker\n2,2.0,{marker}\n".encode()
+        body = f"a,sleep,marker\n2,{seconds},{marker}\n".encode()
         result["response"] = requests.post(server.url("/predict/"), data=body, timeout=BOUND,
                                            headers={"Content-Type": "text/csv"})
 
     client = threading.Thread(target=slow_request)
     client.start()
+    wait_for(marker.exists, what="the slow request to start")
+    return client, result
+
+
+def test_sigterm_drains_the_request_in_flight_and_exits_zero(hooks_path, logs, tmp_path):
+    server = serverproc.start(["--code-dir", str(hooks_path), "--max-workers", "2"], logs)
+    client, result = slow_request_started(server, tmp_path / "started", seconds=2.0)
     try:
-        wait_for(marker.exists, what="the slow request to start")
         server.proc.send_signal(signal.SIGTERM)
         client.join(BOUND)
         assert result["response"].status_code == 200
@@ -176,18 +181,8 @@ def test_bad_address_is_a_usage_error(logs, address):
 def test_extra_threads_keep_ping_answering_during_a_long_prediction(hooks_path, logs, tmp_path):
     # --threads 2 runs waitress's thread pool (the default, one thread, services requests in the loop).
     server = serverproc.start(["--code-dir", str(hooks_path), "--threads", "2"], logs)
-    marker = tmp_path / "started"
-    result = {}
-
-    def slow_request():
-        body = f"a,sleep,marker\n2,3.0,{marker}\n".encode()
-        result["response"] = requests.post(server.url("/predict/"), data=body, timeout=BOUND,
-                                           headers={"Content-Type": "text/csv"})
-
-    client = threading.Thread(target=slow_request)
-    client.start()
+    client, result = slow_request_started(server, tmp_path / "started", seconds=3.0)
     try:
-        wait_for(marker.exists, what="the slow request to start")
         assert server.get("/ping/").json() == {"message": "OK"}
         assert "response" not in result  # the ping was answered while the prediction still ran
         with ThreadPoolExecutor(4) as pool:
