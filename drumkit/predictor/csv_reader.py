@@ -43,15 +43,6 @@ def _parse_options(**kwargs):
     return pacsv.ParseOptions(newlines_in_values=True, **kwargs)
 
 
-def _read_options(block_size: int | None = None):
-    import pyarrow.csv as pacsv
-
-    options = pacsv.ReadOptions()
-    if block_size:
-        options.block_size = block_size
-    return options
-
-
 def pandas_column_names(names: list[str]) -> list[str]:
     """Header names as pandas spells them: `Unnamed: i` for blanks, `.1`, `.2` suffixes for duplicates."""
     out: list[str] = []
@@ -106,19 +97,13 @@ def to_pandas_frame(table, has_nulls: set[str] | None = None):
 
 def read_csv_bytes(data: bytes):
     """Decode a whole CSV payload into the DataFrame `pandas.read_csv` would give."""
-    import io
-
     import pyarrow as pa
-    import pyarrow.csv as pacsv
 
     try:
-        table = pacsv.read_csv(io.BytesIO(data), read_options=_read_options(), parse_options=_parse_options(), convert_options=_convert_options())
-        temporal = {f.name: pa.string() for f in table.schema if _is_temporal(f.type)}
-        if temporal:
-            table = pacsv.read_csv(io.BytesIO(data), read_options=_read_options(), parse_options=_parse_options(), convert_options=_convert_options(temporal))
+        table = _read_block(data, {})
         if table.num_columns == 1 and b"\n\n" in data.replace(b"\r\n", b"\n"):
             # DRUM re-reads single-column CSVs keeping blank lines (trailing ones too) as missing rows.
-            table = _read_keep_blank_lines(data, temporal)
+            table = _read_keep_blank_lines(data, {f.name: f.type for f in table.schema})
         table = table.rename_columns(pandas_column_names(table.column_names))
     except pa.ArrowInvalid as exc:
         raise PayloadError(f"Could not parse the CSV input: {_short(str(exc).splitlines()[0])}") from None

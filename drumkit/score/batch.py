@@ -10,9 +10,10 @@ from urllib.parse import parse_qsl
 
 from drumkit.errors import UsageError
 from drumkit.predictor import payload
+from drumkit.predictor.csv_reader import RESTART
 from drumkit.predictor.predictor import NONE_RESULT_TEXT, Predictor
 from drumkit.predictor.targets import TargetType
-from drumkit.score.reader import CHUNK_BYTES, RESTART, iter_frames, streams
+from drumkit.score.reader import CHUNK_BYTES, iter_frames, streams
 from drumkit.score.writer import AtomicOutput, FrameWriter
 
 DEFAULT_UNSTRUCTURED_CONTENT_TYPE = "text/plain; charset=utf8"

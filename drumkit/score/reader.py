@@ -8,7 +8,6 @@ from typing import Iterator
 
 from drumkit.errors import PayloadError
 from drumkit.predictor import payload
-from drumkit.predictor.csv_reader import RESTART  # noqa: F401  (re-exported for consumers)
 
 # ~20k rows of a typical table: big enough to amortise each predict call, small enough that the
 # model's intermediates stay in cache (on the benchmark's sklearn pipeline 4 MiB blocks beat
