@@ -42,6 +42,12 @@ class WrongEndpointError(DrumkitError):
     http_status = 422
 
 
+class NotSupportedError(DrumkitError):
+    """A capability the model does not have, such as chat without a chat hook (HTTP 404)."""
+
+    http_status = 404
+
+
 class HookError(DrumkitError):
     """A user hook raised or returned something unusable."""
 

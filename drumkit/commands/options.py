@@ -52,6 +52,8 @@ LoggingLevel = Annotated[
 
 def model_settings(code_dir: Path, target_type, positive, negative, class_labels, class_labels_file, runtime_params_file):
     """Build the ModelSettings the predictor layer takes (flags already merged with env vars by click)."""
+    import os
+
     from drumkit.predictor.settings import ModelSettings
 
     class_labels, class_labels_file = _flag_beats_other_env(class_labels, class_labels_file)
@@ -63,6 +65,7 @@ def model_settings(code_dir: Path, target_type, positive, negative, class_labels
         class_labels=tuple(class_labels) if class_labels else None,
         class_labels_file=class_labels_file,
         runtime_params_file=runtime_params_file,
+        target_name=os.environ.get("TARGET_NAME"),
     )
 
 

@@ -34,6 +34,12 @@ def server(
     threads: Annotated[
         int, typer.Option("--threads", min=1, help="Request threads per worker (more keep /ping/ answering during long predictions).")
     ] = 1,
+    chat_threads: Annotated[
+        int, typer.Option("--chat-threads", min=1, help="Threads per worker for chat streams (apart from --threads).")
+    ] = 8,
+    drain_timeout: Annotated[
+        float, typer.Option("--drain-timeout", min=0, help="Seconds open requests and streams get to finish on SIGTERM.")
+    ] = 60.0,
     with_error_server: Annotated[
         bool, typer.Option("--with-error-server", envvar="WITH_ERROR_SERVER",
                            help="If the model fails to load, answer 513 with the reason instead of exiting.")
@@ -61,7 +67,8 @@ def server(
             raise UsageError(f"drumkit runs Python models only; --language {language} is not supported")
         host, port = parse_address(address)
         settings = ServerSettings(url_prefix=os.environ.get("URL_PREFIX", ""), max_body_size=parse_size(max_body_size),
-                                  show_stacktrace=show_stacktrace, workers=max(max_workers, 1), threads=threads)
+                                  show_stacktrace=show_stacktrace, workers=max(max_workers, 1), threads=threads,
+                                  chat_threads=chat_threads, drain_timeout=drain_timeout)
         model = opt.model_settings(code_dir, target_type, positive_class_label, negative_class_label,
                                    class_labels, class_labels_file, runtime_params_file)
         sock = bind(host, port)  # before loading: a busy port fails fast, and early clients wait in the backlog

@@ -10,7 +10,12 @@ from typing import Any, Callable
 
 from drumkit.errors import CustomHTTPError, HookError, ModelLoadError
 
-HOOK_NAMES = ("init", "load_model", "read_input_data", "transform", "score", "post_process", "score_unstructured")
+HOOK_NAMES = ("init", "load_model", "read_input_data", "transform", "score", "post_process", "score_unstructured",
+              "chat", "get_supported_llm_models")
+# DRUM passes these hooks' exceptions on as they are: the message is the exception text itself.
+_UNWRAPPED = ("score_unstructured", "chat", "get_supported_llm_models")
+# Modules a code dir may import that come with a drumkit extra: module -> extra.
+_EXTRA_FOR_MODULE = {"openai": "genai"}
 
 # What DRUM says when a hook raises: hook name -> message prefix.
 _FAILURE_TEXT = {
@@ -44,8 +49,7 @@ class Hooks:
         except CustomHTTPError:
             raise
         except Exception as exc:
-            if name == "score_unstructured":
-                # DRUM does not wrap these: the message is the exception text itself.
+            if name in _UNWRAPPED:
                 raise HookError(str(exc) or repr(exc)) from exc
             raise HookError(f"{_FAILURE_TEXT[name]} Exception: {exc!r}") from exc
 
@@ -74,6 +78,13 @@ def load_hooks(custom_py: Path | None) -> Hooks:
             sys.modules.pop("custom", None)
         if isinstance(exc, KeyboardInterrupt):
             raise
-        raise ModelLoadError(f"Failed loading hooks from [{custom_py}] : {exc}") from exc
+        raise ModelLoadError(f"Failed loading hooks from [{custom_py}] : {exc}{_extra_hint(exc)}") from exc
     functions = {name: getattr(module, name) for name in HOOK_NAMES if callable(getattr(module, name, None))}
     return Hooks(functions, custom_py)
+
+
+def _extra_hint(exc: BaseException) -> str:
+    """Name the drumkit extra that brings a missing module, when there is one."""
+    missing = getattr(exc, "name", None) if isinstance(exc, ModuleNotFoundError) else None
+    extra = _EXTRA_FOR_MODULE.get((missing or "").split(".")[0])
+    return f" (install it with: pip install 'drumkit[{extra}]')" if extra else ""

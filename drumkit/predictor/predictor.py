@@ -8,8 +8,10 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, Mapping
 
-from drumkit.errors import HookError, RowCountError, ModelLoadError, PayloadError, PredictionError, WrongEndpointError
+from drumkit.errors import (HookError, ModelLoadError, NotSupportedError, PayloadError, PredictionError, RowCountError,
+                            WrongEndpointError)
 from drumkit.predictor import artifacts, payload
+from drumkit.predictor.chat import ChatReply, call_chat, supported_models
 from drumkit.predictor.codedir import CodeDir, scan_code_dir
 from drumkit.predictor.hooks import Hooks, load_hooks
 from drumkit.predictor.metadata import load_metadata
@@ -102,7 +104,7 @@ class Predictor:
             )
         if files:
             return artifacts.load_artifact(files[0])
-        if target_type is TargetType.UNSTRUCTURED or "score" in hooks or (
+        if target_type is TargetType.UNSTRUCTURED or "score" in hooks or _serves_without_score(hooks, target_type) or (
             target_type is TargetType.TRANSFORM and "transform" in hooks
         ):
             return None  # The hooks do all the work; unlike DRUM, no artifact is demanded.
@@ -128,8 +130,8 @@ class Predictor:
             return adapter
         if "score" in hooks:
             return None
-        adapter = artifacts.adapter_for(model)
-        if adapter is None:
+        adapter = artifacts.adapter_for(model) if model is not None else None
+        if adapter is None and not _serves_without_score(hooks, target_type):
             raise ModelLoadError("Could not find any framework to handle loaded model and a score hook is not provided")
         return adapter
 
@@ -148,6 +150,17 @@ class Predictor:
     def reads_any_payload(self) -> bool:
         """A `read_input_data` hook decodes payloads itself, so any media type is accepted."""
         return "read_input_data" in self.hooks
+
+    @property
+    def supports_chat(self) -> bool:
+        """The code dir defines a `chat` hook (`/capabilities/` supported_methods.chat)."""
+        return "chat" in self.hooks
+
+    @property
+    def lists_models(self) -> bool:
+        """`/models` answers for LLM target types and for any model that chats or lists its models."""
+        return (self.target_type in (TargetType.TEXT_GENERATION, TargetType.AGENTIC_WORKFLOW)
+                or "chat" in self.hooks or "get_supported_llm_models" in self.hooks)
 
     @property
     def metadata(self) -> dict | None:
@@ -188,12 +201,17 @@ class Predictor:
         if "transform" in self.hooks:
             frame = self._transform_hook(frame, None)
         extra = None
+        if "score" not in self.hooks and self.adapter is None:
+            raise WrongEndpointError(
+                f"This model has target type '{self.target_type}' and no score hook: it only answers "
+                f"{_only_routes(self.hooks)}"
+            )
         if "score" in self.hooks:
             kwargs = {"binary_data": None, "mimetype": None, "sparse_colnames": None, **(request or {})}
             kwargs.update(self.spec.score_kwargs())
             out = self.hooks.call("score", frame, self.model, **kwargs)
             _require_frame(out, "score must return a dataframe, but received")
-            out, extra = split_extra_columns(out, self.target_type, request_labels)
+            out, extra = split_extra_columns(out, self.target_type, request_labels, self.spec.target_name)
             values = out.to_numpy()
             model_labels = list(out.columns) if self.target_type.is_classification else None
         else:
@@ -277,12 +295,38 @@ class Predictor:
         result = self.hooks.call("score_unstructured", self.model, body, **kwargs)
         return _unstructured_result(result)
 
+    # ---- chat (OpenAI) --------------------------------------------------------------------
+    def chat(self, params: Mapping[str, Any], headers: Mapping[str, str] | None = None) -> ChatReply:
+        """Call the `chat` hook with a chat.completions request; a whole completion or chunks come back as dicts."""
+        if not isinstance(params, Mapping):
+            raise PayloadError(f"The chat request must be a JSON object, not {type(params).__name__}")
+        if "chat" not in self.hooks:
+            ending = "chat() is not implemented." if self.target_type in _LLM_TYPES else "chat is not supported."
+            raise NotSupportedError(f"This model's chat interface was called, but {ending}")
+        return call_chat(self.hooks.get("chat"), self.model, params, headers)
+
+    def supported_models(self) -> dict:
+        """The OpenAI model list: `get_supported_llm_models`, else the LLM_ID runtime parameter, else empty."""
+        if not self.lists_models:
+            raise NotSupportedError("get_supported_llm_models is supported only for TextGen models")
+        from drumkit.runtime_params import RuntimeParameters
+
+        llm_id = RuntimeParameters.get("LLM_ID") if RuntimeParameters.has("LLM_ID") else None
+        return supported_models(self.hooks.get("get_supported_llm_models"), self.model, llm_id)
+
     # ---- routing guard -------------------------------------------------------------------
     def require(self, kind: TargetType) -> None:
         """WrongEndpointError when this call does not fit the model's target type (REGRESSION = any /predict/ type)."""
         tt = self.target_type
         if kind is TargetType.REGRESSION and tt in (TargetType.TRANSFORM, TargetType.UNSTRUCTURED):
             raise WrongEndpointError(f"This model has target type '{tt}', {_ENDPOINT_HINT[tt]}")
+        if kind is TargetType.UNSTRUCTURED and tt is TargetType.TEXT_GENERATION:
+            if "score_unstructured" not in self.hooks:
+                raise WrongEndpointError(
+                    "This model has target type 'textgeneration' and no score_unstructured hook, "
+                    "use either /predict/ or /predictions/ endpoint."
+                )
+            return
         if kind in (TargetType.TRANSFORM, TargetType.UNSTRUCTURED) and tt is not kind:
             hint = _ENDPOINT_HINT.get(tt, _ENDPOINT_HINT[TargetType.REGRESSION])
             raise WrongEndpointError(f"This model has target type '{tt}', {hint}")
@@ -293,6 +337,20 @@ _ENDPOINT_HINT = {
     TargetType.UNSTRUCTURED: "use the /predictUnstructured/ or /predictionsUnstructured/ endpoint.",
     TargetType.REGRESSION: "use either /predict/ or /predictions/ endpoint.",
 }
+
+
+_LLM_TYPES = (TargetType.TEXT_GENERATION, TargetType.AGENTIC_WORKFLOW)
+
+
+def _serves_without_score(hooks: Hooks, target_type: TargetType) -> bool:
+    """A chat model, or a textgeneration model with score_unstructured, needs neither a score hook nor an artifact."""
+    return "chat" in hooks or (target_type is TargetType.TEXT_GENERATION and "score_unstructured" in hooks)
+
+
+def _only_routes(hooks: Hooks) -> str:
+    routes = [route for hook, route in (("chat", "/chat/completions"), ("score_unstructured", "/predictUnstructured/"))
+              if hook in hooks]
+    return " and ".join(routes) + "."
 
 
 def _row_count(frame: Any) -> int | None:

@@ -22,6 +22,8 @@ class ModelSettings:
     class_labels: tuple[str, ...] | None = None
     class_labels_file: Path | None = None
     runtime_params_file: Path | None = None
+    # DRUM's TARGET_NAME env var: the prediction column of textgeneration, vectordatabase and agenticworkflow.
+    target_name: str | None = None
 
     def __post_init__(self) -> None:
         if (self.positive_class_label is None) != (self.negative_class_label is None):
@@ -51,6 +53,7 @@ class TargetSpec:
     negative_class_label: str | None = None
     class_labels: tuple[str, ...] | None = None
     metadata: dict | None = field(default=None, compare=False)
+    target_name: str | None = None
 
     @property
     def request_labels(self) -> list[str] | None:
@@ -143,4 +146,5 @@ def resolve_target(settings: ModelSettings, metadata: dict | None) -> TargetSpec
             raise ConfigError("Multiclass classification requires at least 2 labels.")
         return TargetSpec(target_type, class_labels=labels, metadata=metadata)
 
-    return TargetSpec(target_type, metadata=metadata)
+    target_name = settings.target_name if target_type.names_its_target else None
+    return TargetSpec(target_type, metadata=metadata, target_name=target_name or None)

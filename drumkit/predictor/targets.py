@@ -23,6 +23,10 @@ class TargetType(str, Enum):
     ANOMALY = "anomaly"
     TRANSFORM = "transform"
     UNSTRUCTURED = "unstructured"
+    TEXT_GENERATION = "textgeneration"
+    GEO_POINT = "geopoint"
+    VECTOR_DATABASE = "vectordatabase"
+    AGENTIC_WORKFLOW = "agenticworkflow"
 
     def __str__(self) -> str:
         return self.value
@@ -35,7 +39,18 @@ class TargetType(str, Enum):
     @property
     def is_single_column(self) -> bool:
         """Predictions are one `Predictions` column."""
-        return self in (TargetType.REGRESSION, TargetType.ANOMALY)
+        return self in (TargetType.REGRESSION, TargetType.ANOMALY) or self.keeps_values
+
+    @property
+    def keeps_values(self) -> bool:
+        """Predictions are served as the model gave them (text stays text), not cast to float."""
+        return self in (TargetType.TEXT_GENERATION, TargetType.GEO_POINT, TargetType.VECTOR_DATABASE,
+                        TargetType.AGENTIC_WORKFLOW)
+
+    @property
+    def names_its_target(self) -> bool:
+        """DRUM reads TARGET_NAME for these: the prediction column among several a score hook returns."""
+        return self in (TargetType.TEXT_GENERATION, TargetType.VECTOR_DATABASE, TargetType.AGENTIC_WORKFLOW)
 
     @property
     def is_structured(self) -> bool:
@@ -67,7 +82,8 @@ def _plain(labels: Sequence[Any]) -> list:
 
 
 def split_extra_columns(
-    frame: "pd.DataFrame", target_type: TargetType, request_labels: Sequence[str] | None
+    frame: "pd.DataFrame", target_type: TargetType, request_labels: Sequence[str] | None,
+    target_name: str | None = None,
 ) -> tuple["pd.DataFrame", "pd.DataFrame | None"]:
     """Split a score hook's DataFrame into prediction columns and extra model output (4.1 step 1)."""
     if target_type.is_classification and request_labels:
@@ -78,14 +94,26 @@ def split_extra_columns(
         extra_cols = [c for c in frame.columns if normalize_label(c) not in wanted]
         return frame[label_cols], (frame[extra_cols] if extra_cols else None)
     if target_type.is_single_column and frame.shape[1] > 1:
-        if PREDICTIONS_COLUMN not in frame.columns:
+        column = PREDICTIONS_COLUMN
+        if target_type.names_its_target and target_name:
+            column = _unquoted_column(frame, target_name)
+        if column not in frame.columns:
+            hint = (f"set TARGET_NAME to the prediction column or name it '{PREDICTIONS_COLUMN}'"
+                    if target_type.names_its_target else f"the prediction column must be named '{PREDICTIONS_COLUMN}'")
             raise PredictionError(
-                f"The score hook returned {frame.shape[1]} columns {list(map(str, frame.columns))}; "
-                f"with extra model output, the prediction column must be named '{PREDICTIONS_COLUMN}'"
+                f"The score hook returned {frame.shape[1]} columns {list(map(str, frame.columns))} and none is "
+                f"'{column}'; with extra model output, {hint}"
             )
-        extra = frame.drop(columns=[PREDICTIONS_COLUMN])
-        return frame[[PREDICTIONS_COLUMN]], extra
+        extra = frame.drop(columns=[column])
+        return frame[[column]], extra
     return frame, None
+
+
+def _unquoted_column(frame: "pd.DataFrame", target_name: str) -> str:
+    """TARGET_NAME as a column of the frame; DRUM strips surrounding double quotes when only that matches."""
+    if target_name not in frame.columns and len(target_name) > 1 and target_name[0] == target_name[-1] == '"':
+        return target_name[1:-1]
+    return target_name
 
 
 def shape_predictions(
@@ -196,4 +224,5 @@ def empty_predictions(target_type: TargetType, request_labels: Sequence[str] | N
     import pandas as pd
 
     columns = list(request_labels) if target_type.is_classification and request_labels else [PREDICTIONS_COLUMN]
-    return pd.DataFrame({c: pd.Series(dtype=float) for c in columns})
+    dtype = object if target_type.keeps_values else float
+    return pd.DataFrame({c: pd.Series(dtype=dtype) for c in columns})

@@ -9,9 +9,18 @@ from typing import Any
 from drumkit.errors import PredictionError
 
 
-def predictions_json(predictions: Any, classification: bool) -> bytes:
-    """`{"predictions": [...]}` (+ `extraModelOutput` in pandas split orient when extra columns exist)."""
+def predictions_json(predictions: Any, classification: bool, keep_values: bool = False) -> bytes:
+    """`{"predictions": [...]}` (+ `extraModelOutput` in pandas split orient when extra columns exist).
+
+    Values are cast to float64 as in DRUM, except with `keep_values` (text generation and the other
+    single-column types DRUM leaves as they are: text stays text).
+    """
     frame = predictions.frame
+    if keep_values:
+        body: dict[str, Any] = {"predictions": [_clean(v) for v in frame.iloc[:, 0].tolist()]}
+        if predictions.extra is not None:
+            body["extraModelOutput"] = _split_orient(predictions.extra)
+        return dumps(body)
     try:
         values = frame.to_numpy(dtype="float64")
     except (TypeError, ValueError) as exc:
@@ -20,7 +29,7 @@ def predictions_json(predictions: Any, classification: bool) -> bytes:
     rows = _finite_or_none(values)
     if classification:
         labels = [str(c) for c in frame.columns]
-        body: dict[str, Any] = {"predictions": [dict(zip(labels, row)) for row in rows]}
+        body = {"predictions": [dict(zip(labels, row)) for row in rows]}
     else:
         body = {"predictions": [row[0] for row in rows]}
     if predictions.extra is not None:

@@ -14,7 +14,8 @@ from drumkit.server.intake import Payload, from_files
 def predict(predictor, sample: Payload) -> Answer:
     """Structured predictions as DRUM's JSON: the same `predict_payload` call `drumkit score` relies on."""
     predictions = predictor.predict_payload(sample.data, sample.fmt, sample.mimetype, sample.charset, sample.colnames)
-    return Answer(200, predictions_json(predictions, predictor.target_type.is_classification))
+    target_type = predictor.target_type
+    return Answer(200, predictions_json(predictions, target_type.is_classification, target_type.keeps_values))
 
 
 def transform(predictor, sample: Payload, files: Mapping[str, Any] | None) -> Answer:
@@ -59,6 +60,7 @@ def info_body(predictor, drum_version: str, drumkit_version: str) -> dict:
     return body
 
 
-def capabilities_body() -> dict:
-    """`/capabilities/`: the payload formats this server decodes, with library versions."""
-    return {"supported_payload_formats": codecs.capabilities(), "supported_methods": {"chat": False}}
+def capabilities_body(predictor) -> dict:
+    """`/capabilities/`: the payload formats this server decodes, with library versions, and whether it chats."""
+    chat = bool(predictor is not None and predictor.supports_chat)
+    return {"supported_payload_formats": codecs.capabilities(), "supported_methods": {"chat": chat}}

@@ -7,6 +7,8 @@ GET_ROUTES = {"root": "/", "ping": "/ping/", "health": "/health/", "info": "/inf
 PREDICT_ROUTES = ("/predict/", "/predictions/", "/invocations")
 UNSTRUCTURED_ROUTES = ("/predictUnstructured/", "/predictionsUnstructured/")
 TRANSFORM_ROUTES = ("/transform/",)
+CHAT_ROUTES = ("/chat/completions", "/v1/chat/completions")
+MODELS_ROUTES = ("/models", "/v1/models")
 
 
 def spellings(prefix: str, route: str) -> list[str]:

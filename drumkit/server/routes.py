@@ -54,7 +54,7 @@ def register(app, state: ServerState) -> None:
         return json_answer(handlers.info_body(state.predictor, DRUM_API_VERSION, __version__))
 
     def capabilities() -> Answer:
-        return json_answer(handlers.capabilities_body())
+        return json_answer(handlers.capabilities_body(state.predictor))
 
     def stats():
         try:
@@ -87,6 +87,10 @@ def register(app, state: ServerState) -> None:
         add(route, "unstructured", guarded(unstructured), "POST")
     for route in TRANSFORM_ROUTES:
         add(route, "transform", guarded(transform), "POST")
+
+    from drumkit.server import chat
+
+    chat.register(app, state)
 
     @app.errorhandler(Exception)
     def _any_error(exc):  # 404, 405, 413, 400 from werkzeug and anything unexpected: JSON, never HTML

@@ -9,9 +9,9 @@ import signal
 import time
 
 from drumkit.server.settings import ServerSettings
+from drumkit.server.streams import StreamRouter, stream_paths
 
 log = logging.getLogger("drumkit.server")
-DRAIN_TIMEOUT = 60.0
 RESTART_PAUSE = 1.0
 RECV_BYTES = 256 * 1024
 IN_MEMORY_BODY = 16 * 1024 * 1024
@@ -102,6 +102,17 @@ def run_worker(app, sock, settings: ServerSettings) -> None:
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # a queued request is normal, not a warning
     inline = InlineDispatcher() if settings.threads == 1 else None
     extra = {"_dispatcher": inline, "outbuf_high_watermark": UNBOUNDED} if inline else {}
+    streams = stream_paths(app)
+    if streams:
+        # Chat streams get threads of their own, and every write is sent at once: waitress otherwise
+        # holds a running response's output until 18 KB gather, so tokens would arrive in bursts.
+        base = inline
+        if base is None:
+            from waitress.task import ThreadedTaskDispatcher
+
+            base = ThreadedTaskDispatcher()
+            base.set_thread_count(settings.threads)
+        extra.update(_dispatcher=StreamRouter(base, streams, settings.chat_threads), send_bytes=1)
     server = create_server(app, sockets=[sock], threads=settings.threads, ident="drumkit", **extra,
                            max_request_body_size=settings.max_body_size + 1, asyncore_use_poll=True,
                            channel_timeout=120, connection_limit=1000,
@@ -124,10 +135,13 @@ def run_worker(app, sock, settings: ServerSettings) -> None:
     log.info("worker %d: stopping, finishing requests in flight", os.getpid())
     server.accepting = False
     server.del_channel()
-    deadline = time.monotonic() + DRAIN_TIMEOUT
+    deadline = time.monotonic() + settings.drain_timeout
     while _busy(server) and time.monotonic() < deadline:
         wasyncore.loop(timeout=0.05, map=server._map, use_poll=True, count=1)
         run_pending()
+    if _busy(server):
+        log.warning("worker %d: requests still open after %gs (--drain-timeout); closing them",
+                    os.getpid(), settings.drain_timeout)
     server.task_dispatcher.shutdown(cancel_pending=True, timeout=2)
     wasyncore.close_all(server._map)
 

@@ -21,6 +21,10 @@ class ServerSettings:
     # lose ~25% of throughput under concurrent load. Scale out with workers; more threads keep
     # /ping/ answering during long predictions.
     threads: int = 1
+    # Threads per worker for chat streams, apart from the ones above (see server/streams.py).
+    chat_threads: int = 8
+    # Seconds a stopping worker lets open requests and streams finish before closing them.
+    drain_timeout: float = 60.0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "url_prefix", normalize_prefix(self.url_prefix))

@@ -34,7 +34,7 @@ def handles(model: Any) -> bool:
 
 
 def predict(model: Any, frame: Any, target_type: TargetType) -> tuple[Any, list | None]:
-    """`predict_proba` with `classes_` for classification, `predict` otherwise."""
+    """`predict_proba` with `classes_` for classification, `predict` for regression, anomaly and geopoint."""
     import numpy as np
 
     _require_columns(model, frame)
@@ -43,7 +43,7 @@ def predict(model: Any, frame: Any, target_type: TargetType) -> tuple[Any, list 
             raise PredictionError(f"{type(model).__name__} has no predict_proba, so it cannot serve target type '{target_type}'")
         classes = getattr(model, "classes_", None)
         return np.asarray(model.predict_proba(frame)), (list(classes) if classes is not None else None)
-    if target_type in (TargetType.REGRESSION, TargetType.ANOMALY):
+    if target_type in (TargetType.REGRESSION, TargetType.ANOMALY, TargetType.GEO_POINT):
         return np.asarray(model.predict(frame)), None
     raise PredictionError(f"Target type '{target_type}' is not supported by the scikit-learn predictor")
 

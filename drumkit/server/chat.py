@@ -1,0 +1,119 @@
+"""OpenAI-compatible routes: POST /chat/completions (JSON or Server-Sent Events) and GET /models.
+
+A streamed answer is a WSGI iterable yielding one SSE event per chunk as the hook produces it;
+serve.py runs these requests on threads of their own and flushes every write, so a long stream
+neither waits for its end to reach the client nor holds up /ping/ or predictions.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Iterator
+
+from drumkit.errors import CustomHTTPError, DrumkitError, PayloadError
+from drumkit.server.answers import Answer, error_answer, json_answer, message
+from drumkit.server.encode import dumps
+from drumkit.server.paths import CHAT_ROUTES, MODELS_ROUTES, spellings
+from drumkit.server.state import ServerState
+
+log = logging.getLogger("drumkit.server")
+
+EVENT_STREAM = "text/event-stream; charset=utf-8"
+DONE_EVENT = b"data: [DONE]\n\n"
+ERROR_SERVER_STATUS = 513
+
+
+class UnsupportedMediaType(DrumkitError):
+    """A chat request whose body is not JSON (HTTP 415)."""
+
+    http_status = 415
+
+
+class MalformedJson(DrumkitError):
+    """A chat request whose JSON does not parse (HTTP 400)."""
+
+    http_status = 400
+
+
+def register(app, state: ServerState) -> None:
+    """Add the chat and models routes under the prefix, with and without the trailing slash."""
+    from flask import request
+
+    prefix = state.settings.url_prefix
+
+    def respond(view):
+        def run():
+            if state.load_error is not None:
+                return _response(message(f"ERROR: {state.load_error}", ERROR_SERVER_STATUS))
+            try:
+                return view()
+            except Exception as exc:  # every failure becomes a JSON body; the server keeps serving
+                return _response(error_answer(exc))
+        return run
+
+    def chat():
+        params = parse_chat_request(request.content_type, request.get_data(cache=False))
+        reply = state.predictor.chat(params, dict(request.headers))
+        if not reply.streaming:
+            return _response(json_answer(reply.completion))
+        from flask import Response
+
+        return Response(sse_events(reply.chunks), 200, {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+                        content_type=EVENT_STREAM)
+
+    def models():
+        return _response(json_answer(state.predictor.supported_models()))
+
+    for route in CHAT_ROUTES:
+        for i, path in enumerate(spellings(prefix, route)):
+            app.add_url_rule(path, endpoint=f"chat:{route}:{i}", view_func=respond(chat), methods=["POST"],
+                             strict_slashes=False)
+    for route in MODELS_ROUTES:
+        for i, path in enumerate(spellings(prefix, route)):
+            app.add_url_rule(path, endpoint=f"models:{route}:{i}", view_func=respond(models), methods=["GET"],
+                             strict_slashes=False)
+
+
+def parse_chat_request(content_type: str | None, body: bytes) -> dict:
+    """The JSON object of a chat request: 415 when it is not JSON, 400 when it does not parse."""
+    mimetype = (content_type or "").split(";")[0].strip().lower()
+    if mimetype != "application/json" and not mimetype.endswith("+json"):
+        raise UnsupportedMediaType(
+            f"The chat request must be JSON (Content-Type: application/json), not '{mimetype or 'none'}'"
+        )
+    try:
+        params = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise MalformedJson(f"The chat request is not valid JSON: {exc}") from None
+    if not isinstance(params, dict):
+        raise PayloadError(f"The chat request must be a JSON object, not {type(params).__name__}")
+    return params
+
+
+def sse_events(chunks: Iterator[dict]) -> Iterator[bytes]:
+    """`data: <chunk>` events ending with `data: [DONE]`; a failure mid-stream ends it with an error event.
+
+    Closing this iterable (waitress does when the client goes away) closes the hook's iterator.
+    """
+    try:
+        for chunk in chunks:
+            yield b"data: " + dumps(chunk) + b"\n\n"
+    except Exception as exc:
+        # The status line is gone already; OpenAI clients raise on an event carrying "error".
+        status = exc.status_code if isinstance(exc, CustomHTTPError) else getattr(exc, "http_status", 500)
+        text = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+        log.error("chat stream failed: %s", text, exc_info=exc if log.isEnabledFor(logging.DEBUG) else None)
+        yield b"data: " + dumps({"error": {"message": str(text), "type": "server_error", "code": status}}) + b"\n\n"
+        return
+    finally:
+        close = getattr(chunks, "close", None)
+        if callable(close):
+            close()
+    yield DONE_EVENT
+
+
+def _response(answer: Answer):
+    from flask import Response
+
+    return Response(answer.body, answer.status, answer.headers, content_type=answer.content_type)

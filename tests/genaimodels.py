@@ -1,0 +1,177 @@
+"""GenAI code dirs written for the tests, shaped like DRUM's python3_dummy_chat and python3_dummy_textgen templates.
+
+The chat hook echoes the last message. A few request fields steer it, so one server covers many cases:
+`gate` (a file path: after the first chunk, wait until the file exists), `endless` (a file path:
+stream until the client goes away, then write how many chunks were sent there), and the message
+texts `raise` (the hook fails) and `teapot` (CustomHTTPError 418).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.modelzoo import write
+
+GATE_TIMEOUT = 60.0
+
+DUMMY_CHAT_CUSTOM = '''
+import calendar
+import os
+import time
+import uuid
+
+import pandas as pd
+from openai.types.chat import ChatCompletion, ChatCompletionChunk, ChatCompletionMessage
+from openai.types.chat.chat_completion import Choice
+from openai.types.chat.chat_completion_chunk import Choice as ChunkChoice, ChoiceDelta
+from openai.types.model import Model
+
+from drumkit import CustomHTTPError
+
+GATE_TIMEOUT = %(gate_timeout)r
+
+
+def get_supported_llm_models(model):
+    return [Model(id="datarobot_llm_id", created=1744854432, object="model", owned_by="tester@datarobot.com")]
+
+
+def load_model(code_dir):
+    return "dummy"
+
+
+def score(data, model, **kwargs):
+    return pd.DataFrame({"output": ["".join(reversed(text)) for text in data["input"]]})
+
+
+def reply_text(params, headers):
+    text = params["messages"][-1]["content"]
+    if text == "raise":
+        raise ValueError("the chat hook failed on purpose")
+    if text == "teapot":
+        raise CustomHTTPError("custom teapot", status_code=418)
+    if text == "header":
+        return "header " + headers.get("X-Test-Header", "missing")
+    return "Echo: " + text
+
+
+def chat(completion_create_params, model, **kwargs):
+    params = completion_create_params
+    text = reply_text(params, kwargs["headers"])
+    if params.get("stream"):
+        return stream(params, text)
+    return ChatCompletion(
+        id="chatcmpl-" + uuid.uuid4().hex,
+        choices=[Choice(finish_reason="stop", index=0, message=ChatCompletionMessage(role="assistant", content=text))],
+        created=calendar.timegm(time.gmtime()),
+        model=params["model"],
+        object="chat.completion",
+    )
+
+
+def chunk(params, content, finish=None):
+    return ChatCompletionChunk(
+        id="chatcmpl-stream",
+        choices=[ChunkChoice(index=0, delta=ChoiceDelta(role="assistant", content=content), finish_reason=finish)],
+        created=calendar.timegm(time.gmtime()),
+        model=params["model"],
+        object="chat.completion.chunk",
+    )
+
+
+def wait_for(path):
+    deadline = time.monotonic() + GATE_TIMEOUT
+    while not os.path.exists(path):
+        if time.monotonic() > deadline:
+            raise TimeoutError("the gate file never appeared: " + path)
+        time.sleep(0.01)
+
+
+def stream(params, text):
+    if params.get("endless"):
+        sent = 0
+        try:
+            while True:
+                yield chunk(params, "tick ")
+                sent += 1
+                time.sleep(0.02)
+        finally:
+            with open(params["endless"], "w") as handle:
+                handle.write(str(sent))
+    words = text.split(" ")
+    for i, word in enumerate(words):
+        yield chunk(params, word if i == 0 else " " + word)
+        if i == 0 and params.get("gate"):
+            wait_for(params["gate"])
+    yield chunk(params, "", finish="stop")
+'''
+
+DUMMY_TEXTGEN_CUSTOM = '''
+import pandas as pd
+
+
+def load_model(code_dir):
+    return "dummy"
+
+
+def score(data, model, **kwargs):
+    return pd.DataFrame({"output": ["".join(reversed(text)) for text in data["input"]]})
+'''
+
+# A textgeneration model with extra output: TARGET_NAME picks the prediction column.
+TEXTGEN_EXTRA_CUSTOM = '''
+import pandas as pd
+
+
+def load_model(code_dir):
+    return "dummy"
+
+
+def score(data, model, **kwargs):
+    texts = list(data["input"])
+    return pd.DataFrame({"completion": [t.upper() for t in texts], "length": [len(t) for t in texts]})
+
+
+def score_unstructured(model, data, **kwargs):
+    return "unstructured: " + data.upper()
+'''
+
+PROMPTS = ["hello world", "drumkit streams", "ünïcode ok"]
+
+
+def prompt_csv(path: Path) -> Path:
+    """A prompt CSV with an `input` column, as DRUM's text generation examples take."""
+    import pandas as pd
+
+    pd.DataFrame({"input": PROMPTS}).to_csv(path, index=False)
+    return path
+
+
+def dummy_chat_dir(root: Path) -> Path:
+    """Like DRUM's python3_dummy_chat: textgeneration with score, chat (openai types) and a model list."""
+    path = root / "dummy_chat"
+    path.mkdir(parents=True, exist_ok=True)
+    write(path, "custom.py", DUMMY_CHAT_CUSTOM % {"gate_timeout": GATE_TIMEOUT})
+    write(path, "model-metadata.yaml", 'name: dummy-chat\ntargetType: "textgeneration"\ntype: "inference"\n')
+    return path
+
+
+def dummy_textgen_dir(root: Path) -> Path:
+    """Like DRUM's python3_dummy_textgen: a score hook reversing each prompt, target type from metadata."""
+    path = root / "dummy_textgen"
+    path.mkdir(parents=True, exist_ok=True)
+    write(path, "custom.py", DUMMY_TEXTGEN_CUSTOM)
+    write(path, "model-metadata.yaml", 'name: "config"\ntargetType: "textgeneration"\ntype: "inference"\n')
+    return path
+
+
+def textgen_extra_dir(root: Path) -> Path:
+    """A textgeneration model returning a `completion` column plus extra output, and score_unstructured."""
+    path = root / "textgen_extra"
+    path.mkdir(parents=True, exist_ok=True)
+    write(path, "custom.py", TEXTGEN_EXTRA_CUSTOM)
+    return path
+
+
+def reversed_prompts() -> list[str]:
+    """What the dummy models answer for PROMPTS, computed the same way in-process."""
+    return ["".join(reversed(text)) for text in PROMPTS]
