@@ -38,6 +38,9 @@ def validate(
     keep_failures: Annotated[
         Optional[Path], typer.Option("--keep-failures", help="Write the datasets that broke a check into this folder.")
     ] = None,
+    deterministic: Annotated[
+        bool, typer.Option("--deterministic", help="Text models: check that the same prompt gives the same text.")
+    ] = False,
     show_stacktrace: opt.ShowStacktrace = False,
     logging_level: opt.LoggingLevel = "warning",
     language: opt.Language = None,
@@ -64,7 +67,7 @@ def validate(
         settings = opt.model_settings(folder, target_type, positive_class_label, negative_class_label,
                                       class_labels, class_labels_file, runtime_params_file)
         job = ValidationJob(settings=settings, input=input, content_type=content_type, query=query,
-                            keep_failures=keep_failures)
+                            keep_failures=keep_failures, deterministic=deterministic)
         with _progress() as progress:
             report = run_validation(job, progress)
     if json_output:

@@ -152,6 +152,11 @@ class Predictor:
         return "read_input_data" in self.hooks
 
     @property
+    def scores_rows(self) -> bool:
+        """The model answers /predict/: a score hook, a framework adapter, or a transform."""
+        return "score" in self.hooks or self.adapter is not None or self.target_type is TargetType.TRANSFORM
+
+    @property
     def supports_chat(self) -> bool:
         """The code dir defines a `chat` hook (`/capabilities/` supported_methods.chat)."""
         return "chat" in self.hooks
@@ -201,7 +206,7 @@ class Predictor:
         if "transform" in self.hooks:
             frame = self._transform_hook(frame, None)
         extra = None
-        if "score" not in self.hooks and self.adapter is None:
+        if not self.scores_rows:
             raise WrongEndpointError(
                 f"This model has target type '{self.target_type}' and no score hook: it only answers "
                 f"{_only_routes(self.hooks)}"

@@ -16,12 +16,11 @@ from typing import Any
 
 METADATA_FILE = "model-metadata.yaml"
 
-# DRUM 1.18.1 accepts these target types; drumkit runs the first seven.
+# DRUM 1.18.1 accepts these target types; drumkit runs them all.
 DRUM_TARGET_TYPES = (
     "regression", "binary", "multiclass", "multilabel", "anomaly", "transform", "unstructured",
     "textgeneration", "geopoint", "vectordatabase", "agenticworkflow",
 )
-DRUMKIT_TARGET_TYPES = DRUM_TARGET_TYPES[:7]
 MODEL_KINDS = ("inference", "training")
 TRUE_WORDS = ("yes", "true", "on", "1", "y")
 FALSE_WORDS = ("no", "false", "off", "0", "n")
@@ -263,8 +262,6 @@ def _check_top(c: _Checker, top: dict) -> None:
     target = None
     if "targetType" in top:
         target = c.choice(top["targetType"], "targetType", DRUM_TARGET_TYPES, "target type")
-        if target is not None and target not in DRUMKIT_TARGET_TYPES:
-            c.warn("targetType", top["targetType"], f"DRUM knows target type '{target}' but drumkit cannot run it")
     if "validation" in top:
         _check_validation(c, top["validation"])
     inference = c.mapping(top["inferenceModel"], "inferenceModel", INFERENCE_KEYS) if "inferenceModel" in top else None

@@ -28,6 +28,7 @@ class ValidationJob:
     content_type: str | None = None
     query: str | None = None
     keep_failures: Path | None = None
+    deterministic: bool = False  # text models: the same prompt must give the same text
     limits: Limits = field(default_factory=Limits)
 
 
@@ -45,12 +46,24 @@ def run_validation(job: ValidationJob, progress: Progress | None = None) -> Repo
         report.failed(LOAD, failure_text(exc))
         _skip_all(report, "the model did not load")
         return report
+    from drumkit.predictor.targets import TargetType
+
     report.target_type = str(predictor.target_type)
     details = f"target type {predictor.target_type}"
     if predictor.framework:
         details += f", scored by the {predictor.framework} adapter"
     report.passed(LOAD, details)
 
+    if predictor.supports_chat:
+        from drumkit.validate.chat_checks import chat_check
+
+        report.add(chat_check(predictor))
+    # A textgeneration model with only score_unstructured is validated like an unstructured one.
+    unstructured = predictor.target_type is TargetType.UNSTRUCTURED or (
+        not predictor.scores_rows and "score_unstructured" in predictor.hooks)
+    if not predictor.scores_rows and not unstructured:
+        _skip_all(report, "the model has no score hook: it only answers chat requests")
+        return report
     input_path = job.input or _default_input(predictor, code_dir)
     if input_path is None:
         _skip_all(report, f"no --input and no validation.input in {METADATA_FILE}")
@@ -60,10 +73,7 @@ def run_validation(job: ValidationJob, progress: Progress | None = None) -> Repo
         return report
     report.input = str(input_path)
     sink = FailureSink(job.keep_failures)
-
-    from drumkit.predictor.targets import TargetType
-
-    if predictor.target_type is TargetType.UNSTRUCTURED:
+    if unstructured:
         _unstructured(report, predictor, input_path, job)
     else:
         _structured(report, predictor, input_path, job, sink, progress)
@@ -134,6 +144,15 @@ def _structured(report: Report, predictor, input_path: Path, job: ValidationJob,
         reason = "basic batch prediction failed" if baseline is None else "the input is not a table drumkit can vary"
         for name in (NULLS, DETERMINISM, ROW_BY_ROW):
             report.skipped(name, reason)
+    elif predictor.target_type.names_its_target:
+        # Text models: a missing prompt or a one-row request says nothing a batch does not, and
+        # generated text may vary by design, so determinism is checked only when declared.
+        for name in (NULLS, ROW_BY_ROW):
+            report.skipped(name, f"does not apply to {predictor.target_type} models")
+        if job.deterministic:
+            report.add(checks.determinism(baseline))
+        else:
+            report.skipped(DETERMINISM, "generated text may vary; pass --deterministic if the model promises it")
     else:
         report.add(checks.null_imputation())
         report.add(checks.determinism(baseline))
