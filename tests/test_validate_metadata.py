@@ -172,12 +172,13 @@ def test_labels_file_is_read_from_the_code_dir(tmp_path):
     assert errors(text, tmp_path) == []
 
 
-def test_float_threshold_and_drum_only_target_types_are_accepted():
+def test_float_threshold_and_genai_target_types_are_accepted():
     text = ("name: a\ntype: inference\ntargetType: binary\ninferenceModel:\n  positiveClassLabel: y\n"
             "  negativeClassLabel: n\n  predictionThreshold: 0.35\n")
     assert errors(text) == []
-    problems = check_metadata_text("name: a\ntype: inference\ntargetType: textgeneration\n")
-    assert [p.severity for p in problems] == ["warning"] and "drumkit cannot run" in problems[0].message
+    for target in ("textgeneration", "geopoint", "vectordatabase", "agenticworkflow"):
+        assert check_metadata_text(f"name: a\ntype: inference\ntargetType: {target}\n") == []
+    assert [p.severity for p in check_metadata_text("name: a\ntype: inference\ntargetType: textgen\n")] == ["error"]
 
 
 def test_warnings_do_not_fail_the_schema():

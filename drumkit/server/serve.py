@@ -104,15 +104,15 @@ def run_worker(app, sock, settings: ServerSettings) -> None:
     extra = {"_dispatcher": inline, "outbuf_high_watermark": UNBOUNDED} if inline else {}
     streams = stream_paths(app)
     if streams:
-        # Chat streams get threads of their own, and every write is sent at once: waitress otherwise
-        # holds a running response's output until 18 KB gather, so tokens would arrive in bursts.
+        # Chat streams get threads of their own. Each chunk reaches the client as it is written: waitress 3
+        # sends every write at once (send_bytes=1), as tests/test_genai_server.py checks.
         base = inline
         if base is None:
             from waitress.task import ThreadedTaskDispatcher
 
             base = ThreadedTaskDispatcher()
             base.set_thread_count(settings.threads)
-        extra.update(_dispatcher=StreamRouter(base, streams, settings.chat_threads), send_bytes=1)
+        extra.update(_dispatcher=StreamRouter(base, streams, settings.chat_threads))
     server = create_server(app, sockets=[sock], threads=settings.threads, ident="drumkit", **extra,
                            max_request_body_size=settings.max_body_size + 1, asyncore_use_poll=True,
                            channel_timeout=120, connection_limit=1000,
