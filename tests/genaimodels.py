@@ -175,3 +175,39 @@ def textgen_extra_dir(root: Path) -> Path:
 def reversed_prompts() -> list[str]:
     """What the dummy models answer for PROMPTS, computed the same way in-process."""
     return ["".join(reversed(text)) for text in PROMPTS]
+
+
+# A chat model with known pacing: the first token after FIRST_TOKEN_S, the next ones TOKEN_GAP_S apart.
+PACED_CHAT_CUSTOM = '''
+import time
+
+FIRST_TOKEN_S = %(first)r
+TOKEN_GAP_S = %(gap)r
+WORDS = %(words)r
+
+
+def chat(completion_create_params, model):
+    if completion_create_params.get("stream"):
+        return tokens()
+    time.sleep(FIRST_TOKEN_S + TOKEN_GAP_S * (len(WORDS) - 1))
+    return {"object": "chat.completion", "id": "c", "created": 0, "model": "paced",
+            "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": " ".join(WORDS)}}]}
+
+
+def tokens():
+    for i, word in enumerate(WORDS):
+        time.sleep(FIRST_TOKEN_S if i == 0 else TOKEN_GAP_S)
+        yield {"object": "chat.completion.chunk", "id": "c", "created": 0, "model": "paced",
+               "choices": [{"index": 0, "delta": {"content": word if i == 0 else " " + word}, "finish_reason": None}]}
+'''
+FIRST_TOKEN_S, TOKEN_GAP_S = 0.2, 0.05
+PACED_WORDS = ["one", "two", "three", "four", "five"]
+
+
+def paced_chat_dir(root: Path) -> Path:
+    """A chat-only agentic workflow whose hook paces its tokens (for perf figures with known lower bounds)."""
+    path = root / "paced_chat"
+    path.mkdir(parents=True, exist_ok=True)
+    write(path, "custom.py", PACED_CHAT_CUSTOM % {"first": FIRST_TOKEN_S, "gap": TOKEN_GAP_S, "words": PACED_WORDS})
+    write(path, "model-metadata.yaml", 'name: paced\ntargetType: "agenticworkflow"\ntype: "inference"\n')
+    return path

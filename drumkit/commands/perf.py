@@ -54,10 +54,8 @@ def perf(
     setup_logging(logging_level)
     with reported(show_stacktrace), _sigterm_as_interrupt():
         from drumkit.errors import UsageError
-        from drumkit.perf.cases import plan_cases, unstructured_case
         from drumkit.perf.client import HttpClient
         from drumkit.perf.report import PerfReport
-        from drumkit.perf.runner import run_case, structured_target, unstructured_target
         from drumkit.perf.server_process import ServerProcess, server_arguments
         from drumkit.predictor.metadata import load_metadata
         from drumkit.predictor.settings import resolve_target
@@ -71,30 +69,16 @@ def perf(
                                       class_labels, class_labels_file, runtime_params_file)
         metadata = load_metadata(code_dir)
         spec = resolve_target(settings, metadata)
-        input = _input_path(input, code_dir, metadata)
         unstructured = spec.target_type is TargetType.UNSTRUCTURED
-        if unstructured:
-            if samples is not None:
-                raise UsageError("-s/--samples does not apply to unstructured models: the input file is the body")
-            data = input.read_bytes()
-            cases = [unstructured_case(len(data), iterations)]
-            target = unstructured_target(data, content_type or _guess_type(input), query)
-            rows, features = 1, None
-        else:
-            if query or content_type:
-                raise UsageError(f"{'--query' if query else '--content-type'} argument can be used only with "
-                                 "--target-type unstructured")
-            from drumkit.perf.payloads import CsvRows
-
-            table = CsvRows.from_file(input)
-            if not table.rows:
-                raise UsageError(f"{input} has no rows to send")
-            cases = plan_cases(table.rows, os.path.getsize(input), samples, iterations)
-            target = structured_target(table.body)
-            rows, features = table.rows, table.columns
-
-        report = PerfReport(code_dir=str(code_dir.resolve()), input=str(input), target_type=str(spec.target_type),
-                            rows=rows, features=features)
+        if unstructured and samples is not None:
+            raise UsageError("-s/--samples does not apply to unstructured models: the input file is the body")
+        if not unstructured and (query or content_type):
+            raise UsageError(f"{'--query' if query else '--content-type'} argument can be used only with "
+                             "--target-type unstructured")
+        # Chat models (known once their server answers /capabilities/) may run without --input.
+        input = _input_path(input, code_dir, metadata, required=False)
+        report = PerfReport(code_dir=str(code_dir.resolve()), input=str(input or ""), target_type=str(spec.target_type),
+                            rows=0, features=None)
         console = error_console()
         with contextlib.ExitStack() as stack:
             if url:
@@ -111,14 +95,11 @@ def perf(
                 report.server = {"url": server.url, "pid": server.pid, "max_workers": max_workers or 1, "started": True}
                 console.print(f"drumkit server pid {server.pid} answering at {server.url}")
             client = stack.enter_context(contextlib.closing(HttpClient(base_url)))
-            features_text = f", {features} features" if features is not None else ""
-            console.print(f"Model: {escape(str(code_dir))}  Data: {escape(str(input))} ({rows} rows{features_text})")
-            with _live_progress(console) as progress:
-                for case in cases:
-                    result = run_case(client, target, case, timeout, progress, alive)
-                    report.cases.append(result)
-                    if alive is not None and not alive():
-                        break
+            if _chats(client):
+                _measure_chat(report, client, input, samples, iterations, timeout, alive, console)
+            else:
+                _measure_rows(report, client, spec, _input_path(input, code_dir, metadata), samples, iterations,
+                              content_type, query, timeout, alive, console)
     if csv_file is not None:
         _write_atomic(csv_file, report.to_csv())
     if json_output:
@@ -128,13 +109,72 @@ def perf(
     raise typer.Exit(report.exit_code)
 
 
-def _input_path(given: Path | None, code_dir: Path, metadata: dict | None) -> Path:
+def _chats(client) -> bool:
+    """The server's model has a chat hook (`/capabilities/` supported_methods.chat)."""
+    capabilities = client.get_json("/capabilities/") or {}
+    return bool((capabilities.get("supported_methods") or {}).get("chat"))
+
+
+def _measure_rows(report, client, spec, input: Path, samples, iterations, content_type, query, timeout, alive,
+                  console) -> None:
+    """DRUM's cases (or one -s/-i case) on /predict/, or the input file as the body of /predictUnstructured/."""
+    from drumkit.errors import UsageError
+    from drumkit.perf.cases import plan_cases, unstructured_case
+    from drumkit.perf.runner import run_case, structured_target, unstructured_target
+    from drumkit.predictor.targets import TargetType
+
+    if spec.target_type is TargetType.UNSTRUCTURED:
+        data = input.read_bytes()
+        cases = [unstructured_case(len(data), iterations)]
+        target = unstructured_target(data, content_type or _guess_type(input), query)
+        rows, features = 1, None
+    else:
+        from drumkit.perf.payloads import CsvRows
+
+        table = CsvRows.from_file(input)
+        if not table.rows:
+            raise UsageError(f"{input} has no rows to send")
+        cases = plan_cases(table.rows, os.path.getsize(input), samples, iterations)
+        target = structured_target(table.body)
+        rows, features = table.rows, table.columns
+    report.input, report.rows, report.features = str(input), rows, features
+    features_text = f", {features} features" if features is not None else ""
+    console.print(f"Model: {escape(report.code_dir)}  Data: {escape(str(input))} ({rows} rows{features_text})")
+    with _live_progress(console) as progress:
+        for case in cases:
+            report.cases.append(run_case(client, target, case, timeout, progress, alive))
+            if alive is not None and not alive():
+                break
+
+
+def _measure_chat(report, client, input: Path | None, samples, iterations, timeout, alive, console) -> None:
+    """Chat completions, whole then streamed: total latency, time to first token, inter-token latency, tokens/s."""
+    from drumkit.errors import UsageError
+    from drumkit.perf.chat import DEFAULT_ITERATIONS, first_model_id, load_prompts, run_chat_case
+
+    if samples is not None:
+        raise UsageError("-s/--samples does not apply to chat models: each request is one prompt")
+    prompts = load_prompts(input)
+    model = first_model_id(client)
+    report.rows = len(prompts)
+    console.print(f"Model: {escape(report.code_dir)}  chat model '{escape(model)}', {len(prompts)} prompt(s)")
+    with _live_progress(console) as progress:
+        for stream in (False, True):
+            report.cases.append(run_chat_case(client, model, prompts, iterations or DEFAULT_ITERATIONS, stream,
+                                              timeout, progress, alive))
+            if alive is not None and not alive():
+                break
+
+
+def _input_path(given: Path | None, code_dir: Path, metadata: dict | None, required: bool = True) -> Path | None:
     from drumkit.errors import UsageError
 
     if given is None:
         validation = (metadata or {}).get("validation")
         name = validation.get("input") if isinstance(validation, dict) else None
         if not name:
+            if not required:
+                return None
             raise UsageError("Give --input FILE (or validation.input in model-metadata.yaml)")
         given = code_dir / name
     if not given.is_file():
@@ -197,13 +237,47 @@ def _live_progress(console):
 
 
 def _render(report, in_server: bool) -> None:
-    from rich import box
     from rich.console import Console
-    from rich.table import Table
 
     console = Console(highlight=False)
     if not console.is_terminal:
         console = Console(highlight=False, width=140)  # a file or pipe: room for every column
+    from drumkit.perf.chat import ChatCaseResult
+
+    if any(isinstance(case, ChatCaseResult) for case in report.cases):
+        _render_chat(report, console)
+    else:
+        _render_rows(report, in_server, console)
+    for case in report.cases:
+        if not case.ok:
+            console.print(f"[bold red]{escape(case.name)} failed:[/bold red] {escape(case.error or 'incomplete')}")
+
+
+def _render_chat(report, console) -> None:
+    from rich import box
+    from rich.table import Table
+
+    table = Table(title=f"drumkit perf: {report.code_dir} (chat; times in seconds, client side)", title_justify="left",
+                  box=box.SIMPLE_HEAD)
+    headers = ["case", "iters", "TTFT p50", "TTFT p99", "ITL p50", "ITL p99", "tokens/s", "total p50", "total p99",
+               "RSS MB", "result"]
+    for header in headers:
+        table.add_column(header, justify="left" if header in ("case", "result") else "right", no_wrap=True)
+    for case in report.cases:
+        row = case.to_dict()
+        cells = [case.name, f"{row['completed']}/{case.iterations}"]
+        cells += [_fmt(row[k], 4) for k in ("ttft_p50_s", "ttft_p99_s", "itl_p50_s", "itl_p99_s")]
+        cells.append(_fmt(row["tokens_per_s"], 1))
+        cells += [_fmt(row[k], 4) for k in ("p50_s", "p99_s")]
+        cells += [_fmt(row["server_rss_mb"], 0), "[green]ok[/green]" if case.ok else "[bold red]FAILED[/bold red]"]
+        table.add_row(*cells)
+    console.print(table)
+
+
+def _render_rows(report, in_server: bool, console) -> None:
+    from rich import box
+    from rich.table import Table
+
     table = Table(title=f"drumkit perf: {report.code_dir} (times in seconds, client side)", title_justify="left",
                   box=box.SIMPLE_HEAD)
     headers = ["size", "samples", "iters", "min", "avg", "p50", "p99", "max", "rows/s"]
@@ -222,9 +296,6 @@ def _render(report, in_server: bool) -> None:
         cells.append("[green]ok[/green]" if case.ok else "[bold red]FAILED[/bold red]")
         table.add_row(*cells)
     console.print(table)
-    for case in report.cases:
-        if not case.ok:
-            console.print(f"[bold red]{escape(case.name)} failed:[/bold red] {escape(case.error or 'incomplete')}")
 
 
 def _fmt(value, digits: int = 3) -> str:

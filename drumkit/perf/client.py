@@ -37,6 +37,17 @@ class HttpClient:
             self.close()
             raise
 
+    def open(self, method: str, path: str, body: bytes | None = None, headers: dict | None = None,
+             timeout: float | None = 30.0) -> http.client.HTTPResponse:
+        """Send a request and return the response unread, to read it as it arrives (the caller closes it)."""
+        conn = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
+        try:
+            conn.request(method, self.prefix + path, body=body, headers=headers or {})
+            return conn.getresponse()
+        except BaseException:
+            conn.close()
+            raise
+
     def get_json(self, path: str, timeout: float = 10.0) -> dict | None:
         """GET a JSON document; None when it cannot be had."""
         try:

@@ -90,7 +90,10 @@ class PerfReport:
     def to_csv(self) -> str:
         """One CSV row per case."""
         buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=CSV_FIELDS, lineterminator="\n")
+        fields = list(CSV_FIELDS)
+        for case in self.cases:  # chat cases add their LLM figures
+            fields += [k for k in case.to_dict() if k not in fields]
+        writer = csv.DictWriter(buffer, fieldnames=fields, lineterminator="\n")
         writer.writeheader()
         for case in self.cases:
             writer.writerow({k: ("" if v is None else v) for k, v in case.to_dict().items()})

@@ -43,7 +43,7 @@ def run_case(client: HttpClient, target: Target, case: PerfCase, timeout: float,
     result = CaseResult(case.name, case.samples, case.iterations)
     body = target.make_body(case.samples)
     headers = {"Content-Type": target.content_type}
-    before = _server_timings(client)
+    before = server_timings(client)
     deadline = time.monotonic() + timeout
     for _ in range(case.iterations):
         remaining = deadline - time.monotonic()
@@ -64,7 +64,7 @@ def run_case(client: HttpClient, target: Target, case: PerfCase, timeout: float,
         result.times.append(elapsed)
         if progress:
             progress(case, len(result.times))
-    _read_stats(client, result, before)
+    read_stats(client, result, before)
     return result
 
 
@@ -99,7 +99,8 @@ def _connection_error(exc: BaseException, timeout: float, alive: Callable[[], bo
     return f"connection failed: {type(exc).__name__}: {exc}"
 
 
-def _server_timings(client: HttpClient) -> dict | None:
+def server_timings(client: HttpClient) -> dict | None:
+    """The server's cumulative request timings (/stats/ time_info), or None."""
     stats = client.get_json("/stats/")
     try:
         return stats["time_info"]["run_predictor_total"]
@@ -107,7 +108,7 @@ def _server_timings(client: HttpClient) -> dict | None:
         return None
 
 
-def _read_stats(client: HttpClient, result: CaseResult, before: dict | None) -> None:
+def read_stats(client: HttpClient, result: CaseResult, before: dict | None) -> None:
     """Server RSS after the case and the server-side average of the case's own requests."""
     stats = client.get_json("/stats/")
     if not isinstance(stats, dict):
