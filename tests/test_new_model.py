@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-SAMPLES = {"python": "sample.csv", "sklearn": "sample.csv", "unstructured": "sample.txt"}
+SAMPLES = {"python": "sample.csv", "sklearn": "sample.csv", "unstructured": "sample.txt", "chat": "sample.csv"}
 
 
 def drumkit(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
@@ -107,8 +107,53 @@ def test_generated_model_passes_validate(generated, template):
     report = json.loads(out.stdout)
     statuses = {c["check"]: c["status"] for c in report["checks"]}
     assert statuses["Model metadata"] == statuses["Basic batch prediction"] == "PASSED"
-    if template != "unstructured":
+    if template == "chat":
+        assert statuses["Chat completion"] == "PASSED"
+        assert statuses["Null value imputation"] == statuses["Row by row equals batch"] == "SKIPPED"
+    elif template != "unstructured":
         assert statuses["Null value imputation"] == statuses["Row by row equals batch"] == "PASSED"
+
+
+def test_chat_template_scores_prompts_like_its_own_generator(generated):
+    folder = generated["chat"]
+    out = drumkit("score", "--code-dir", str(folder), "--input", str(folder / "sample.csv"))
+    assert out.returncode == 0, out.stderr
+    got = pd.read_csv(io.BytesIO(out.stdout))
+    module = import_custom(folder)
+    model = module.load_model(str(folder))
+    prompts = pd.read_csv(folder / "sample.csv")["promptText"]
+    expected = [" ".join(model.generate(p)) for p in prompts]
+    assert got["Predictions"].tolist() == expected and all(expected)
+    deterministic = drumkit("validate", str(folder), "--deterministic", "--json")
+    assert deterministic.returncode == 0
+    checks = {c["check"]: c["status"] for c in json.loads(deterministic.stdout)["checks"]}
+    assert checks["Deterministic predictions"] == "PASSED"
+
+
+def test_chat_template_served_to_the_openai_client(generated, tmp_path):
+    import openai
+
+    from tests import serverproc
+
+    folder = generated["chat"]
+    module = import_custom(folder)
+    model = module.load_model(str(folder))
+    prompt = "Tell me about the snare"
+    expected = " ".join(model.generate(prompt))
+    server = serverproc.start(["--code-dir", str(folder)], tmp_path)
+    try:
+        client = openai.OpenAI(base_url=server.url("/v1"), api_key="not-needed", max_retries=0, timeout=30)
+        assert [m.id for m in client.models.list()] == [module.MODEL_ID]
+        whole = client.chat.completions.create(model=module.MODEL_ID, messages=[{"role": "user", "content": prompt}])
+        assert whole.choices[0].message.content == expected
+        assert whole.usage.completion_tokens == len(expected.split())
+        stream = client.chat.completions.create(model=module.MODEL_ID, stream=True,
+                                                messages=[{"role": "user", "content": prompt}])
+        chunks = list(stream)
+        assert "".join(c.choices[0].delta.content or "" for c in chunks) == expected
+        assert len(chunks) == len(expected.split()) + 1 and chunks[-1].choices[0].finish_reason == "stop"
+    finally:
+        assert server.stop() == 0
 
 
 def test_sklearn_template_before_training_says_what_to_do(tmp_path):

@@ -15,10 +15,10 @@ import typer
 from drumkit.commands.report import error_console, escape, reported
 
 HELP = "Start a new model folder from a template."
-MODEL_HELP = "Create DIR (which must not exist) from a template: python (default), sklearn or unstructured."
+MODEL_HELP = "Create DIR (which must not exist) from a template: python (default), sklearn, unstructured or chat."
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 RENDERED_SUFFIXES = {".md", ".yaml", ".yml"}
-SAMPLES = {"python": "sample.csv", "sklearn": "sample.csv", "unstructured": "sample.txt"}
+SAMPLES = {"python": "sample.csv", "sklearn": "sample.csv", "unstructured": "sample.txt", "chat": "sample.csv"}
 
 app = typer.Typer(help=HELP, no_args_is_help=True, add_completion=False)
 
@@ -29,6 +29,7 @@ class Template(str, Enum):
     python = "python"
     sklearn = "sklearn"
     unstructured = "unstructured"
+    chat = "chat"
 
 
 @app.command("model", help=MODEL_HELP)
