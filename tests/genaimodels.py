@@ -146,30 +146,29 @@ def prompt_csv(path: Path) -> Path:
     return path
 
 
+def code_dir(root: Path, name: str, custom: str, target_type: str | None = None) -> Path:
+    """Write `custom.py` (and a metadata file naming the target type) into root/name."""
+    path = root / name
+    path.mkdir(parents=True, exist_ok=True)
+    write(path, "custom.py", custom)
+    if target_type:
+        write(path, "model-metadata.yaml", f'name: {name}\ntargetType: "{target_type}"\ntype: "inference"\n')
+    return path
+
+
 def dummy_chat_dir(root: Path) -> Path:
     """Like DRUM's python3_dummy_chat: textgeneration with score, chat (openai types) and a model list."""
-    path = root / "dummy_chat"
-    path.mkdir(parents=True, exist_ok=True)
-    write(path, "custom.py", DUMMY_CHAT_CUSTOM % {"gate_timeout": GATE_TIMEOUT})
-    write(path, "model-metadata.yaml", 'name: dummy-chat\ntargetType: "textgeneration"\ntype: "inference"\n')
-    return path
+    return code_dir(root, "dummy_chat", DUMMY_CHAT_CUSTOM % {"gate_timeout": GATE_TIMEOUT}, "textgeneration")
 
 
 def dummy_textgen_dir(root: Path) -> Path:
     """Like DRUM's python3_dummy_textgen: a score hook reversing each prompt, target type from metadata."""
-    path = root / "dummy_textgen"
-    path.mkdir(parents=True, exist_ok=True)
-    write(path, "custom.py", DUMMY_TEXTGEN_CUSTOM)
-    write(path, "model-metadata.yaml", 'name: "config"\ntargetType: "textgeneration"\ntype: "inference"\n')
-    return path
+    return code_dir(root, "dummy_textgen", DUMMY_TEXTGEN_CUSTOM, "textgeneration")
 
 
 def textgen_extra_dir(root: Path) -> Path:
     """A textgeneration model returning a `completion` column plus extra output, and score_unstructured."""
-    path = root / "textgen_extra"
-    path.mkdir(parents=True, exist_ok=True)
-    write(path, "custom.py", TEXTGEN_EXTRA_CUSTOM)
-    return path
+    return code_dir(root, "textgen_extra", TEXTGEN_EXTRA_CUSTOM)
 
 
 def reversed_prompts() -> list[str]:
@@ -206,8 +205,5 @@ PACED_WORDS = ["one", "two", "three", "four", "five"]
 
 def paced_chat_dir(root: Path) -> Path:
     """A chat-only agentic workflow whose hook paces its tokens (for perf figures with known lower bounds)."""
-    path = root / "paced_chat"
-    path.mkdir(parents=True, exist_ok=True)
-    write(path, "custom.py", PACED_CHAT_CUSTOM % {"first": FIRST_TOKEN_S, "gap": TOKEN_GAP_S, "words": PACED_WORDS})
-    write(path, "model-metadata.yaml", 'name: paced\ntargetType: "agenticworkflow"\ntype: "inference"\n')
-    return path
+    custom = PACED_CHAT_CUSTOM % {"first": FIRST_TOKEN_S, "gap": TOKEN_GAP_S, "words": PACED_WORDS}
+    return code_dir(root, "paced_chat", custom, "agenticworkflow")

@@ -302,3 +302,10 @@ def test_validate_a_chat_only_model_and_a_failing_chat_hook(dict_chat, tmp_path)
     assert failed.exit_code == 1
     chat = {c["check"]: c for c in json.loads(failed.stdout)["checks"]}["Chat completion"]
     assert chat["status"] == "FAILED" and "no backend" in chat["details"]
+
+
+def test_error_server_answers_chat_and_models_with_the_load_error():
+    web = create_app(None, load_error="Failed loading hooks from [custom.py] : boom").test_client()
+    for answer in (web.post("/v1/chat/completions", json={"messages": []}), web.get("/models")):
+        assert answer.status_code == 513
+        assert answer.json == {"message": "ERROR: Failed loading hooks from [custom.py] : boom"}

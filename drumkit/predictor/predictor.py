@@ -104,9 +104,9 @@ class Predictor:
             )
         if files:
             return artifacts.load_artifact(files[0])
-        if target_type is TargetType.UNSTRUCTURED or "score" in hooks or _serves_without_score(hooks, target_type) or (
-            target_type is TargetType.TRANSFORM and "transform" in hooks
-        ):
+        hooks_do_all = target_type is TargetType.UNSTRUCTURED or "score" in hooks or (
+            target_type is TargetType.TRANSFORM and "transform" in hooks) or _serves_without_score(hooks, target_type)
+        if hooks_do_all:
             return None  # The hooks do all the work; unlike DRUM, no artifact is demanded.
         raise ModelLoadError(
             f"Could not find model artifact file in: {code_dir.path} supported by default predictors. "
