@@ -3,7 +3,8 @@
 The chat hook echoes the last message. A few request fields steer it, so one server covers many cases:
 `gate` (a file path: after the first chunk, wait until the file exists), `endless` (a file path:
 stream until the client goes away, then write how many chunks were sent there), and the message
-texts `raise` (the hook fails) and `teapot` (CustomHTTPError 418).
+texts `raise` (the hook fails), `teapot` (CustomHTTPError 418) and `midfail` (the stream fails after
+its first chunk).
 """
 
 from __future__ import annotations
@@ -98,6 +99,9 @@ def stream(params, text):
             with open(params["endless"], "w") as handle:
                 handle.write(str(sent))
     words = text.split(" ")
+    if text == "Echo: midfail":
+        yield chunk(params, "Echo:")
+        raise RuntimeError("the stream broke on purpose")
     for i, word in enumerate(words):
         yield chunk(params, word if i == 0 else " " + word)
         if i == 0 and params.get("gate"):

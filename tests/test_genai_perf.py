@@ -57,3 +57,14 @@ def test_perf_on_a_chat_model_renders_the_llm_table(tmp_path):
     for header in ("TTFT p50", "ITL p99", "tokens/s", "total p99", "chat, streamed"):
         assert header in run.stdout
     assert "Traceback" not in run.stderr
+
+
+def test_perf_reports_a_stream_that_fails_and_exits_1(tmp_path):
+    prompts = tmp_path / "prompts.txt"
+    prompts.write_text("midfail\n")
+    run = perf("--code-dir", genaimodels.dummy_chat_dir(tmp_path), "--input", prompts, "-i", 2, "--json")
+    assert run.returncode == 1
+    whole, streamed = json.loads(run.stdout)["cases"]
+    assert whole["status"] == "ok" and whole["completed"] == 2
+    assert streamed["status"] == "failed" and streamed["completed"] == 0
+    assert streamed["error"] == "the stream failed: the stream broke on purpose"

@@ -127,6 +127,17 @@ def test_hook_exception_is_a_500_with_its_message(chat_server):
     assert info.value.body == {"message": "ERROR: the chat hook failed on purpose"}
 
 
+def test_hook_failing_mid_stream_ends_it_with_an_error_the_client_raises(chat_server):
+    stream = client(chat_server).chat.completions.create(
+        model="dummy", messages=[{"role": "user", "content": "midfail"}], stream=True)
+    chunks = iter(stream)
+    assert next(chunks).choices[0].delta.content == "Echo:"
+    with pytest.raises(openai.APIError) as info:
+        next(chunks)
+    assert info.value.message == "the stream broke on purpose"
+    assert chat_server.get("/ping/").status_code == 200
+
+
 def test_custom_http_error_keeps_its_status(chat_server):
     with pytest.raises(openai.APIStatusError) as info:
         client(chat_server).chat.completions.create(model="dummy", messages=[{"role": "user", "content": "teapot"}])

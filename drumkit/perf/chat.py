@@ -149,12 +149,17 @@ def _read_events(response, started: float) -> tuple[list[float], int | None]:
         try:
             chunk = json.loads(data)
         except ValueError:
-            raise ValueError("a stream event is not JSON") from None
-        if isinstance(chunk, dict) and chunk.get("error"):
-            raise ValueError(f"the stream failed: {_message(json.dumps(chunk['error']).encode())}")
-        if any((c.get("delta") or {}).get("content") for c in chunk.get("choices") or () if isinstance(c, dict)):
+            chunk = None
+        if not isinstance(chunk, dict):
+            raise ValueError("a stream event is not a JSON object")
+        if chunk.get("error"):
+            error = chunk["error"]
+            raise ValueError(f"the stream failed: {error.get('message') if isinstance(error, dict) else error}")
+        choices = chunk.get("choices") if isinstance(chunk.get("choices"), list) else []
+        if any(isinstance(c, dict) and (c.get("delta") or {}).get("content") for c in choices):
             arrivals.append(now)
-        tokens = (chunk.get("usage") or {}).get("completion_tokens") if isinstance(chunk.get("usage"), dict) else None
+        reported = chunk.get("usage")
+        tokens = reported.get("completion_tokens") if isinstance(reported, dict) else None
         usage = tokens if isinstance(tokens, int) else usage
     return arrivals, usage
 
