@@ -1,8 +1,8 @@
 """OpenAI-compatible routes: POST /chat/completions (JSON or Server-Sent Events) and GET /models.
 
 A streamed answer is a WSGI iterable yielding one SSE event per chunk as the hook produces it;
-serve.py runs these requests on threads of their own and flushes every write, so a long stream
-neither waits for its end to reach the client nor holds up /ping/ or predictions.
+serve.py runs these requests on threads of their own (streams.py) and waitress sends every write at
+once, so a long stream neither waits for its end to reach the client nor holds up /ping/ or predictions.
 """
 
 from __future__ import annotations
@@ -12,16 +12,16 @@ import logging
 from typing import Iterator
 
 from drumkit.errors import CustomHTTPError, DrumkitError, PayloadError
-from drumkit.server.answers import Answer, error_answer, json_answer, message
+from drumkit.server.answers import error_answer, json_answer, message
 from drumkit.server.encode import dumps
 from drumkit.server.paths import CHAT_ROUTES, MODELS_ROUTES, spellings
+from drumkit.server.routes import ERROR_SERVER_STATUS, to_response
 from drumkit.server.state import ServerState
 
 log = logging.getLogger("drumkit.server")
 
 EVENT_STREAM = "text/event-stream; charset=utf-8"
 DONE_EVENT = b"data: [DONE]\n\n"
-ERROR_SERVER_STATUS = 513
 
 
 class UnsupportedMediaType(DrumkitError):
@@ -45,25 +45,25 @@ def register(app, state: ServerState) -> None:
     def respond(view):
         def run():
             if state.load_error is not None:
-                return _response(message(f"ERROR: {state.load_error}", ERROR_SERVER_STATUS))
+                return to_response(message(f"ERROR: {state.load_error}", ERROR_SERVER_STATUS))
             try:
                 return view()
             except Exception as exc:  # every failure becomes a JSON body; the server keeps serving
-                return _response(error_answer(exc))
+                return to_response(error_answer(exc))
         return run
 
     def chat():
         params = parse_chat_request(request.content_type, request.get_data(cache=False))
         reply = state.predictor.chat(params, dict(request.headers))
         if not reply.streaming:
-            return _response(json_answer(reply.completion))
+            return to_response(json_answer(reply.completion))
         from flask import Response
 
         return Response(sse_events(reply.chunks), 200, {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
                         content_type=EVENT_STREAM)
 
     def models():
-        return _response(json_answer(state.predictor.supported_models()))
+        return to_response(json_answer(state.predictor.supported_models()))
 
     for route in CHAT_ROUTES:
         for i, path in enumerate(spellings(prefix, route)):
@@ -111,9 +111,3 @@ def sse_events(chunks: Iterator[dict]) -> Iterator[bytes]:
         if callable(close):
             close()
     yield DONE_EVENT
-
-
-def _response(answer: Answer):
-    from flask import Response
-
-    return Response(answer.body, answer.status, answer.headers, content_type=answer.content_type)
