@@ -309,3 +309,19 @@ def test_error_server_answers_chat_and_models_with_the_load_error():
     for answer in (web.post("/v1/chat/completions", json={"messages": []}), web.get("/models")):
         assert answer.status_code == 513
         assert answer.json == {"message": "ERROR: Failed loading hooks from [custom.py] : boom"}
+
+
+def test_list_values_stay_lists_in_predict_json(tmp_path):
+    # A geopoint or vectordatabase hook may answer one list per row (coordinates, an embedding).
+    code_dir = tmp_path / "lists"
+    code_dir.mkdir()
+    write(code_dir, "custom.py", '''
+        import numpy as np
+        import pandas as pd
+
+        def score(data, model, **kwargs):
+            return pd.DataFrame({"Predictions": [np.array([float(v), v * 0.5]) for v in data["x"]]})
+        ''')
+    predictor = Predictor.from_settings(ModelSettings(code_dir=code_dir, target_type="geopoint"))
+    answer = create_app(predictor).test_client().post("/predict/", data=b"x\n2\n4\n", content_type="text/csv")
+    assert answer.status_code == 200 and answer.json == {"predictions": [[2.0, 1.0], [4.0, 2.0]]}

@@ -59,6 +59,12 @@ def _split_orient(extra) -> dict:
 
 
 def _clean(value: Any) -> Any:
+    if getattr(value, "ndim", 0) > 0:  # an array in a cell (a geopoint, an embedding): a JSON list
+        value = value.tolist()
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
     if hasattr(value, "item") and not isinstance(value, (str, bytes)):
         try:
             value = value.item()
