@@ -13,7 +13,8 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Mapping
 
-from drumkit.errors import CustomHTTPError, HookError
+from drumkit.errors import HookError
+from drumkit.predictor.hooks import unwrapped_failures
 
 log = logging.getLogger("drumkit.predictor")
 
@@ -48,12 +49,8 @@ def call_chat(chat: Callable, model: Any, params: Mapping[str, Any], headers: Ma
         return ChatReply(completion=completion)
     if _is_iterable(result):
         iterator = iter(result)
-        try:
+        with unwrapped_failures():
             first = next(iterator, None)
-        except CustomHTTPError:
-            raise
-        except Exception as exc:
-            raise HookError(str(exc) or repr(exc)) from exc
         if first is None:
             return ChatReply(chunks=iter(()))
         if _kind(first) != CHUNK:
@@ -93,17 +90,13 @@ def as_dict(value: Any) -> dict:
 
 def _run(hook: Callable, *args: Any, **kwargs: Any) -> Any:
     """Call a hook (awaiting it when it is a coroutine function); its exceptions keep their own text, as in DRUM."""
-    try:
+    with unwrapped_failures():
         result = hook(*args, **kwargs)
         if inspect.iscoroutine(result):
             import asyncio
 
             result = asyncio.run(result)
-        return result
-    except CustomHTTPError:
-        raise
-    except Exception as exc:
-        raise HookError(str(exc) or repr(exc)) from exc
+    return result
 
 
 def _header_kwargs(chat: Callable, headers: Mapping[str, str] | None) -> dict:
@@ -146,15 +139,12 @@ def _chunk_dicts(first: Any, rest: Iterator[Any]) -> Iterator[dict]:
 
 def _guarded(iterator: Iterator[Any]) -> Iterator[Any]:
     """The hook's iterator, with its exceptions in DRUM's words (the exception text)."""
+    sentinel = object()
     while True:
-        try:
-            chunk = next(iterator)
-        except StopIteration:
+        with unwrapped_failures():
+            chunk = next(iterator, sentinel)
+        if chunk is sentinel:
             return
-        except CustomHTTPError:
-            raise
-        except Exception as exc:
-            raise HookError(str(exc) or repr(exc)) from exc
         yield chunk
 
 

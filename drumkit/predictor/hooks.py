@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import inspect
 import sys
@@ -44,13 +45,14 @@ class Hooks:
 
     def call(self, name: str, *args: Any, **kwargs: Any) -> Any:
         """Call a hook; its exceptions become HookError in DRUM's words, CustomHTTPError passes through."""
+        if name in _UNWRAPPED:
+            with unwrapped_failures():
+                return self._functions[name](*args, **kwargs)
         try:
             return self._functions[name](*args, **kwargs)
         except CustomHTTPError:
             raise
         except Exception as exc:
-            if name in _UNWRAPPED:
-                raise HookError(str(exc) or repr(exc)) from exc
             raise HookError(f"{_FAILURE_TEXT[name]} Exception: {exc!r}") from exc
 
     def transform_arity(self) -> int:
@@ -81,6 +83,17 @@ def load_hooks(custom_py: Path | None) -> Hooks:
         raise ModelLoadError(f"Failed loading hooks from [{custom_py}] : {exc}{_extra_hint(exc)}") from exc
     functions = {name: getattr(module, name) for name in HOOK_NAMES if callable(getattr(module, name, None))}
     return Hooks(functions, custom_py)
+
+
+@contextlib.contextmanager
+def unwrapped_failures():
+    """Run hook code whose exceptions keep their own text, as DRUM's chat and score_unstructured do."""
+    try:
+        yield
+    except CustomHTTPError:
+        raise
+    except Exception as exc:
+        raise HookError(str(exc) or repr(exc)) from exc
 
 
 def _extra_hint(exc: BaseException) -> str:
