@@ -237,6 +237,28 @@ def test_score_mtx_with_fewer_columns_points_at_sparse_column_file(sparse_model,
     assert "3 unnamed columns" in line and "a, b, c, d" in line and "--sparse-column-file" in line, line
 
 
+def test_score_hook_reading_a_column_of_unnamed_mtx_says_how_to_name_them(sparse_model, tmp_path):
+    _, mtx, _ = sparse_model
+    code_dir = tmp_path / "hook"
+    code_dir.mkdir()
+    write(code_dir, "custom.py", """
+        import pandas as pd
+
+        def score(data, model, **kwargs):
+            return pd.DataFrame({"Predictions": data["c"].sparse.to_dense() * 2})
+    """)
+    write(code_dir, "model-metadata.yaml", metadata("regression"))
+    result = drumkit("score", "--code-dir", code_dir, "--input", mtx)
+    assert result.returncode == 1
+    line = one_error_line(result)
+    assert "KeyError('c')" in line and "--sparse-column-file" in line, line
+    names = write(tmp_path, "names.txt", "a\nb\nc\nd\n")
+    result = drumkit("score", "--code-dir", code_dir, "--input", mtx, "--sparse-column-file", names)
+    assert result.returncode == 0, result.stderr
+    expected = scipy.io.mmread(mtx).toarray()[:, 2] * 2
+    np.testing.assert_allclose(pd.read_csv(io.StringIO(result.stdout))["Predictions"], expected)
+
+
 def test_server_text_mtx_body_by_position(sparse_model, sparse_server):
     _, mtx, expected = sparse_model
     response = sparse_server.post("/predict/", data=mtx.read_bytes(), headers={"Content-Type": "text/mtx"})
@@ -343,6 +365,17 @@ def test_datarobot_only_flags_are_refused_with_one_line(command, flag, regressio
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith(f"Error: {flag}: drumkit does not"), result.stderr
     assert "No such option" not in result.stderr
+
+
+def test_server_accepts_drums_batch_only_flags(regression_dir, tmp_path, x_csv):
+    server = serverproc.start(["--code-dir", str(regression_dir), "--query", "a=1", "--content-type", "text/csv",
+                               "--production", "--show-perf"], tmp_path)
+    try:
+        response = server.post("/predict/", data=x_csv[0].read_bytes())
+        assert response.status_code == 200
+        np.testing.assert_allclose(response.json()["predictions"], pd.read_csv(x_csv[0])["x"])
+    finally:
+        assert server.stop() == 0
 
 
 def test_unknown_flag_still_fails_as_a_usage_error():

@@ -46,6 +46,8 @@ REFUSED: dict[str, tuple[str, bool]] = {  # flag -> (reason, is a bare switch)
     "--triton-http-port": (_GPU, False),
     "--triton-grpc-port": (_GPU, False),
     "--sidecar": ("drumkit does not run as a DataRobot sidecar; run without it", True),
+    "--deployment-config": ("drumkit does not answer in DataRobot's PPS format; /predict/ answers DRUM's "
+                            "default JSON without it", False),
 }
 
 

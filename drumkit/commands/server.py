@@ -40,6 +40,10 @@ def server(
     production: Annotated[bool, typer.Option("--production", envvar="PRODUCTION", hidden=True,
                                              help="Deprecated in DRUM; accepted and ignored.")] = False,
     show_perf: Annotated[bool, typer.Option("--show-perf", hidden=True, help="Accepted; /stats/ always has timings.")] = False,
+    query: Annotated[Optional[str], typer.Option("--query", hidden=True, help="Accepted, as DRUM's; batch only.")] = None,
+    content_type: Annotated[
+        Optional[str], typer.Option("--content-type", hidden=True, help="Accepted, as DRUM's; batch only.")
+    ] = None,
 ) -> None:
     """Serve the model in --code-dir."""
     _access_log_on(model.log_level)

@@ -138,6 +138,9 @@ def imported(name: str) -> ModuleType | None:
     return sys.modules.get(name)
 
 
+COLNAMES_HINT = "send the column names (X.colnames in a request, --sparse-column-file for score)"
+
+
 def align_columns(frame: Any, needed: Any) -> Any:
     """The frame with the columns a model was fitted on (`needed`), or a PayloadError naming the difference.
 
@@ -149,11 +152,11 @@ def align_columns(frame: Any, needed: Any) -> Any:
     if needed is None or columns is None:
         return frame
     needed = [str(name) for name in needed]
-    if _unnamed(columns):
+    if unnamed_columns(frame):
         if len(columns) != len(needed):
             raise PayloadError(
                 f"The input has {len(columns)} unnamed columns but the model was fitted on {len(needed)} named ones "
-                f"({_shown(needed)}); send the column names (X.colnames in a request, --sparse-column-file for score)"
+                f"({_shown(needed)}); {COLNAMES_HINT}"
             )
         return frame.set_axis(needed, axis=1)
     present = set(map(str, columns))
@@ -170,8 +173,10 @@ def align_columns(frame: Any, needed: Any) -> Any:
     return frame
 
 
-def _unnamed(columns: Any) -> bool:
+def unnamed_columns(frame: Any) -> bool:
+    """True for a frame whose columns are only positions 0..n-1 (a sparse payload sent without names)."""
     pandas = sys.modules.get("pandas")
+    columns = getattr(frame, "columns", None)
     return pandas is not None and isinstance(columns, pandas.RangeIndex) and len(columns) > 0
 
 
