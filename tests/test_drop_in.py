@@ -19,7 +19,7 @@ import scipy.sparse
 
 from drumkit.commands.options import REFUSED
 from drumkit.server.settings import workers_from_env
-from tests import serverproc
+from tests import hookmodels, serverproc
 from tests.modelzoo import write
 
 
@@ -50,18 +50,9 @@ def metadata(target_type: str, extra: str = "") -> str:
 
 # ---- item 4: one probability column ------------------------------------------------------------------------
 
-ONE_COLUMN_CUSTOM = '''
+# hookmodels' one-column model (like a booster: one probability per row), plus a post_process that records what it saw.
+ONE_COLUMN_CUSTOM = hookmodels.ONE_COLUMN_BINARY_CUSTOM + '''
 import json, os
-import numpy as np
-from sklearn.base import BaseEstimator
-
-class OneColumn(BaseEstimator):
-    """Like a booster: one probability per row."""
-    def predict_proba(self, X):
-        return 1 / (1 + np.exp(-X["x"].to_numpy(dtype=float)))
-
-def load_model(code_dir):
-    return OneColumn()
 
 def post_process(predictions, model):
     here = os.path.dirname(os.path.abspath(__file__))

@@ -1,14 +1,15 @@
 """The flags every model command shares (DRUM's names and env vars), declared once.
 
 `@model_command` adds them to a command's own flags; the command receives them as one
-`model: ModelOptions`. Adding a shared flag is one entry in `_SHARED` (and a field of ModelOptions).
+`model: ModelOptions`. Adding a shared flag is one entry in `_SHARED`: a flag named like a field of
+ModelSettings reaches the predictor as that field.
 """
 
 from __future__ import annotations
 
 import inspect
 import typing
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Annotated, Any, Callable, List, Optional
 
@@ -93,19 +94,17 @@ _SHARED: dict[str, tuple[Any, Any]] = {
 
 @dataclass(frozen=True)
 class ModelOptions:
-    """The shared flags of one command run, and the checks every model command makes."""
+    """The shared flags of one command run, and the checks every model command makes.
+
+    Flags named like a ModelSettings field (target type, labels, ...) travel in `model_flags` to the predictor.
+    """
 
     code_dir: Path | None = None
-    target_type: str | None = None
-    positive_class_label: str | None = None
-    negative_class_label: str | None = None
-    class_labels: tuple[str, ...] | None = None
-    class_labels_file: Path | None = None
-    runtime_params_file: Path | None = None
     show_stacktrace: bool = False
     logging_level: str = "warning"
     verbose: bool = False
     language: str | None = None
+    model_flags: dict[str, Any] = field(default_factory=dict)
     refused: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -140,16 +139,10 @@ class ModelOptions:
         """The ModelSettings the predictor layer takes (flags already merged with env vars by click)."""
         from drumkit.predictor.settings import ModelSettings
 
-        class_labels, class_labels_file = _flag_beats_other_env(self.class_labels, self.class_labels_file)
-        return ModelSettings(
-            code_dir=self.folder(code_dir),
-            target_type=self.target_type,
-            positive_class_label=self.positive_class_label,
-            negative_class_label=self.negative_class_label,
-            class_labels=tuple(class_labels) if class_labels else None,
-            class_labels_file=class_labels_file,
-            runtime_params_file=self.runtime_params_file,
-        )
+        flags = dict(self.model_flags)
+        labels, labels_file = _flag_beats_other_env(flags.get("class_labels"), flags.get("class_labels_file"))
+        flags.update(class_labels=tuple(labels) if labels else None, class_labels_file=labels_file)
+        return ModelSettings(code_dir=self.folder(code_dir), **flags)
 
 
 def existing_file(path: Path) -> Path:
@@ -172,10 +165,12 @@ def model_command(func: Callable) -> Callable:
               for name, (annotation, default) in _SHARED.items()]
     refused = {_refused_name(flag): flag for flag in REFUSED}
 
+    own_fields = {f.name for f in fields(ModelOptions)} - {"model_flags", "refused"}
+
     def command(**kwargs):
         values = {name: kwargs.pop(name) for name in _SHARED}
         given = {flag: values.pop(name) for name, flag in refused.items()}
-        model = ModelOptions(**values, refused=given)
+        model = ModelOptions(**{name: values.pop(name) for name in own_fields}, model_flags=values, refused=given)
         with reported(model.show_stacktrace):
             model.check()
         setup_logging(model.log_level)

@@ -5,19 +5,18 @@ from __future__ import annotations
 from pathlib import Path
 
 from drumkit.errors import ConfigError
-from drumkit.predictor.metadata_schema import METADATA_FILE, Problem, check_metadata_text
+from drumkit.predictor.metadata_schema import METADATA_FILE, Problem, check_metadata_text, read_metadata_file
 from drumkit.predictor.targets import TARGET_TYPE_NAMES
 
 
 def load_metadata(code_dir: Path) -> dict | None:
     """The code dir's metadata as a dict, None when there is no file; ConfigError when the schema refuses it."""
-    path = Path(code_dir) / METADATA_FILE
-    if not path.is_file():
-        return None
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"Cannot read {path}: {exc}") from None
+        text = read_metadata_file(code_dir)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    if text is None:
+        return None
     # Files the metadata names are checked where they are used (validate, labels), not at load.
     errors = [p for p in check_metadata_text(text) if p.severity == "error"]
     if errors:

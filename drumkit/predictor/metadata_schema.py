@@ -238,16 +238,24 @@ def check_metadata_text(text: str, code_dir: Path | None = None) -> list[Problem
     return sorted(checker.problems, key=lambda p: (p.line or 0, p.path))
 
 
-def check_metadata_file(code_dir: Path) -> list[Problem] | None:
-    """Problems in `<code_dir>/model-metadata.yaml`, or None when the file does not exist."""
+def read_metadata_file(code_dir: Path) -> str | None:
+    """The text of `<code_dir>/model-metadata.yaml`, None when there is no such file; ValueError when unreadable."""
     path = Path(code_dir) / METADATA_FILE
     if not path.is_file():
         return None
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        return [Problem("", None, f"cannot read {METADATA_FILE}: {exc}")]
-    return check_metadata_text(text, Path(code_dir))
+        raise ValueError(f"cannot read {path}: {exc}") from None
+
+
+def check_metadata_file(code_dir: Path) -> list[Problem] | None:
+    """Problems in `<code_dir>/model-metadata.yaml`, or None when the file does not exist."""
+    try:
+        text = read_metadata_file(code_dir)
+    except ValueError as exc:
+        return [Problem("", None, str(exc))]
+    return None if text is None else check_metadata_text(text, Path(code_dir))
 
 
 def _check_top(c: _Checker, top: dict) -> None:
