@@ -369,6 +369,20 @@ def test_server_accepts_drums_batch_only_flags(regression_dir, tmp_path, x_csv):
         assert server.stop() == 0
 
 
+def test_every_model_command_takes_the_same_shared_flags():
+    """The shared flags are declared once: each model command offers every one of them."""
+    import typer.main
+
+    from drumkit import cli
+    from drumkit.commands.options import _SHARED
+
+    group = typer.main.get_command(cli.app)
+    wanted = set(_SHARED)
+    for name in ("score", "server", "validate", "perf"):
+        params = {param.name for param in group.commands[name].params}
+        assert wanted <= params, (name, wanted - params)
+
+
 def test_unknown_flag_still_fails_as_a_usage_error():
     result = drumkit("score", "--no-such-flag")
     assert result.returncode == 2 and "No such option" in result.stderr

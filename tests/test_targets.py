@@ -142,6 +142,8 @@ def test_regression_of_label_strings_names_the_target_type_and_what_came_back():
         shape_predictions(np.array(["no", "yes", "no"], dtype=object), None, R, None, 3)
     out = shape_predictions(np.array(["1.5", 2], dtype=object), None, R, None, 2)
     assert out["Predictions"].tolist() == [1.5, 2.0]
+    out = shape_predictions(np.array([True, False]), None, TargetType.ANOMALY, None, 2)
+    assert out["Predictions"].dtype == np.float64 and out["Predictions"].tolist() == [1.0, 0.0]
 
 
 def test_probabilities_of_the_wrong_kind_name_the_target_type():

@@ -179,8 +179,9 @@ def _column_index(columns: tuple) -> "pd.Index":
 
 
 def _as_numbers(values: "np.ndarray", target_type: TargetType) -> "np.ndarray":
-    """Numeric predictions stay as they are; anything else is the wrong kind of output for the target type."""
-    if values.dtype.kind in "biuf":
+    """Numbers stay as they are (booleans become 1.0/0.0, as DRUM's float cast makes them); anything else is the
+    wrong kind of output for the target type."""
+    if values.dtype.kind in "iuf":
         return values
     try:
         return values.astype(float)
