@@ -8,7 +8,7 @@ from typing import Any
 
 from drumkit.errors import ConfigError, UsageError
 from drumkit.predictor.targets import TARGET_TYPE_NAMES, TargetType
-from drumkit.predictor.metadata import did_you_mean
+from drumkit.predictor.metadata_schema import did_you_mean
 
 
 @dataclass(frozen=True)
