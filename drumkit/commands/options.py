@@ -35,6 +35,16 @@ RuntimeParamsFile = Annotated[
     Optional[Path],
     typer.Option("--runtime-params-file", envvar="RUNTIME_PARAMS_FILE", help="YAML values for runtimeParameterDefinitions."),
 ]
+UserSecretsMountPath = Annotated[
+    Optional[str],
+    typer.Option("--user-secrets-mount-path", envvar="USER_SECRETS_MOUNT_PATH",
+                 help="Folder of user secret files (JSON, one per secret) for CustomTask.secrets."),
+]
+UserSecretsPrefix = Annotated[
+    Optional[str],
+    typer.Option("--user-secrets-prefix", envvar="USER_SECRETS_PREFIX",
+                 help="Env var prefix of user secrets: PREFIX_NAME='{\"credential_type\": ...}'."),
+]
 ShowStacktrace = Annotated[
     bool, typer.Option("--show-stacktrace", envvar="SHOW_STACKTRACE", help="Print the traceback of a failure.")
 ]
@@ -50,7 +60,8 @@ LoggingLevel = Annotated[
 ]
 
 
-def model_settings(code_dir: Path, target_type, positive, negative, class_labels, class_labels_file, runtime_params_file):
+def model_settings(code_dir: Path, target_type, positive, negative, class_labels, class_labels_file, runtime_params_file,
+                   user_secrets_mount_path=None, user_secrets_prefix=None):
     """Build the ModelSettings the predictor layer takes (flags already merged with env vars by click)."""
     from drumkit.predictor.settings import ModelSettings
 
@@ -63,6 +74,8 @@ def model_settings(code_dir: Path, target_type, positive, negative, class_labels
         class_labels=tuple(class_labels) if class_labels else None,
         class_labels_file=class_labels_file,
         runtime_params_file=runtime_params_file,
+        user_secrets_mount_path=user_secrets_mount_path,
+        user_secrets_prefix=user_secrets_prefix,
     )
 
 

@@ -43,6 +43,8 @@ def perf(
     class_labels: opt.ClassLabels = None,
     class_labels_file: opt.ClassLabelsFile = None,
     runtime_params_file: opt.RuntimeParamsFile = None,
+    user_secrets_mount_path: opt.UserSecretsMountPath = None,
+    user_secrets_prefix: opt.UserSecretsPrefix = None,
     content_type: opt.ContentType = None,
     query: opt.Query = None,
     production: Annotated[bool, typer.Option("--production", hidden=True, help="Accepted, as DRUM's; no effect.")] = False,
@@ -68,7 +70,8 @@ def perf(
         if not code_dir.is_dir():
             raise UsageError(f"The path {code_dir} is not a directory!")
         settings = opt.model_settings(code_dir, target_type, positive_class_label, negative_class_label,
-                                      class_labels, class_labels_file, runtime_params_file)
+                                      class_labels, class_labels_file, runtime_params_file,
+                                      user_secrets_mount_path, user_secrets_prefix)
         metadata = load_metadata(code_dir)
         spec = resolve_target(settings, metadata)
         input = _input_path(input, code_dir, metadata)
@@ -104,7 +107,8 @@ def perf(
                 args = server_arguments(code_dir, max_workers=max_workers, target_type=target_type,
                                         positive=positive_class_label, negative=negative_class_label,
                                         class_labels=class_labels, class_labels_file=class_labels_file,
-                                        runtime_params_file=runtime_params_file)
+                                        runtime_params_file=runtime_params_file,
+                                        secrets=(user_secrets_mount_path, user_secrets_prefix))
                 console.print(f"Starting drumkit server for {escape(str(code_dir))} ...", markup=True)
                 server = stack.enter_context(ServerProcess(args, start_timeout=start_timeout))
                 base_url, alive = server.url, server.alive

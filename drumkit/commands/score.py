@@ -33,6 +33,8 @@ def score(
     content_type: opt.ContentType = None,
     query: opt.Query = None,
     runtime_params_file: opt.RuntimeParamsFile = None,
+    user_secrets_mount_path: opt.UserSecretsMountPath = None,
+    user_secrets_prefix: opt.UserSecretsPrefix = None,
     show_perf: Annotated[bool, typer.Option("--show-perf", help="Print timings to stderr.")] = False,
     show_stacktrace: opt.ShowStacktrace = False,
     logging_level: opt.LoggingLevel = "warning",
@@ -51,7 +53,8 @@ def score(
         _check_language(language)
         started = time.perf_counter()
         settings = opt.model_settings(code_dir, target_type, positive_class_label, negative_class_label,
-                                      class_labels, class_labels_file, runtime_params_file)
+                                      class_labels, class_labels_file, runtime_params_file,
+                                      user_secrets_mount_path, user_secrets_prefix)
         from drumkit.errors import UsageError
 
         if not code_dir.is_dir():  # an argparse error in DRUM (exit 2), like a missing --input

@@ -28,6 +28,8 @@ def server(
     class_labels: opt.ClassLabels = None,
     class_labels_file: opt.ClassLabelsFile = None,
     runtime_params_file: opt.RuntimeParamsFile = None,
+    user_secrets_mount_path: opt.UserSecretsMountPath = None,
+    user_secrets_prefix: opt.UserSecretsPrefix = None,
     max_workers: Annotated[
         int, typer.Option("--max-workers", envvar="MAX_WORKERS", min=0, help="Worker processes sharing the socket (0 = 1).")
     ] = 1,
@@ -63,7 +65,8 @@ def server(
         settings = ServerSettings(url_prefix=os.environ.get("URL_PREFIX", ""), max_body_size=parse_size(max_body_size),
                                   show_stacktrace=show_stacktrace, workers=max(max_workers, 1), threads=threads)
         model = opt.model_settings(code_dir, target_type, positive_class_label, negative_class_label,
-                                   class_labels, class_labels_file, runtime_params_file)
+                                   class_labels, class_labels_file, runtime_params_file,
+                                   user_secrets_mount_path, user_secrets_prefix)
         sock = bind(host, port)  # before loading: a busy port fails fast, and early clients wait in the backlog
         app, state = _build_app(model, settings, with_error_server)
         sys.stderr.write(f"drumkit server listening on http://{_url_host(host)}:{port}{settings.url_prefix}/ "
@@ -83,6 +86,8 @@ def _build_app(model, settings, with_error_server: bool):
     state = ServerState(predictor=None, settings=settings, timings=Timings(settings.workers))
     try:
         predictor = Predictor.from_settings(model)
+        # custom_flask.py is applied in create_app: its failure is a load failure too.
+        return create_app(predictor, settings, state=state), state
     except Exception as exc:
         if not with_error_server:
             raise
@@ -90,7 +95,6 @@ def _build_app(model, settings, with_error_server: bool):
         error_console().print(f"[bold red]Error:[/bold red] {escape(reason)}\n"
                               "Serving the error server (--with-error-server): model routes answer 513.")
         return create_app(None, settings, load_error=reason, state=state), state
-    return create_app(predictor, settings, state=state), state
 
 
 def _access_log_on(level: str) -> None:

@@ -32,6 +32,8 @@ def validate(
     class_labels: opt.ClassLabels = None,
     class_labels_file: opt.ClassLabelsFile = None,
     runtime_params_file: opt.RuntimeParamsFile = None,
+    user_secrets_mount_path: opt.UserSecretsMountPath = None,
+    user_secrets_prefix: opt.UserSecretsPrefix = None,
     content_type: opt.ContentType = None,
     query: opt.Query = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print the report as JSON on stdout.")] = False,
@@ -62,7 +64,8 @@ def validate(
         if input is not None and not input.is_file():
             raise UsageError(f"The file {input} does not exist!")
         settings = opt.model_settings(folder, target_type, positive_class_label, negative_class_label,
-                                      class_labels, class_labels_file, runtime_params_file)
+                                      class_labels, class_labels_file, runtime_params_file,
+                                      user_secrets_mount_path, user_secrets_prefix)
         job = ValidationJob(settings=settings, input=input, content_type=content_type, query=query,
                             keep_failures=keep_failures)
         with _progress() as progress:

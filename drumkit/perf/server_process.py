@@ -153,7 +153,8 @@ class ServerProcess:
 
 
 def server_arguments(code_dir, *, max_workers: int | None, target_type: str | None, positive: str | None,
-                     negative: str | None, class_labels, class_labels_file, runtime_params_file) -> list[str]:
+                     negative: str | None, class_labels, class_labels_file, runtime_params_file,
+                     secrets: tuple[str | None, str | None] = (None, None)) -> list[str]:
     """The `drumkit server` flags that describe the model (everything but --address)."""
     args = ["--code-dir", os.fspath(code_dir), "--logging-level", "error"]
     if max_workers:
@@ -168,4 +169,9 @@ def server_arguments(code_dir, *, max_workers: int | None, target_type: str | No
         args += ["--class-labels-file", os.fspath(class_labels_file)]
     if runtime_params_file:
         args += ["--runtime-params-file", os.fspath(runtime_params_file)]
+    mount_path, prefix = secrets
+    if mount_path is not None:
+        args += ["--user-secrets-mount-path", os.fspath(mount_path)]
+    if prefix is not None:
+        args += ["--user-secrets-prefix", prefix]
     return args
