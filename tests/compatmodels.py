@@ -176,6 +176,11 @@ def init_app(app):
             return jsonify(message="Unauthorized Access"), 401
         return None
 
+    @app.after_request
+    def name_the_endpoint(response):
+        response.headers["X-Endpoint"] = str(request.endpoint)
+        return response
+
     @app.route("/whoami/")
     def whoami():
         return {"endpoint": request.endpoint, "user": "dummy_user"}
@@ -365,6 +370,17 @@ def runtime_params(root: Path, **values) -> Path:
     path = root / f"params_{len(list(root.glob('params_*')))}.yaml"
     path.write_text("".join(f"{k}: {json.dumps(v)}\n" for k, v in values.items()))
     return path
+
+
+def flask_extension_dir(root: Path, name: str = "httpauth", metadata: str | None = None) -> Path:
+    """The regression hook dir of the server tests plus `custom_flask.py` (token auth, an extra route)."""
+    from tests import servermodels
+
+    code_dir = servermodels.hooks_dir(root / name)
+    write(code_dir, "custom_flask.py", FLASK_EXTENSION)
+    if metadata:
+        write(code_dir, "model-metadata.yaml", metadata)
+    return code_dir
 
 
 def standin_package(root: Path) -> Path:
