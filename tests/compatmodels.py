@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -20,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from tests.hookmodels import RUNTIME_PARAMS_METADATA
 from tests.modelzoo import write
 
 REPO = Path(__file__).resolve().parent.parent
@@ -140,15 +140,6 @@ def score(data, model, **kwargs):
     return pd.DataFrame({"Predictions": data["num0"].astype(float) * RuntimeParameters.get("SCALE")})
 '''
 
-HOOKS_METADATA = '''
-name: runtime-params-hooks
-type: inference
-targetType: regression
-runtimeParameterDefinitions:
-  - fieldName: SCALE
-    type: numeric
-    defaultValue: 1
-'''
 
 # Token auth on every route except DRUM's ping and health endpoints, as in DRUM's flask_extension_httpauth
 # template (written with Flask alone). The token comes from a runtime parameter when one is set.
@@ -360,16 +351,9 @@ def hooks_dir(root: Path) -> Path:
     code_dir = root / "drum_imports"
     code_dir.mkdir(parents=True)
     write(code_dir, "custom.py", HOOKS_CUSTOM)
-    write(code_dir, "model-metadata.yaml", HOOKS_METADATA)
+    write(code_dir, "model-metadata.yaml", RUNTIME_PARAMS_METADATA)  # SCALE: numeric, 0 to 10
     write(root, "drum_imports_params.yaml", "SCALE: 3\n")
     return code_dir
-
-
-def runtime_params(root: Path, **values) -> Path:
-    """A --runtime-params-file with these values."""
-    path = root / f"params_{len(list(root.glob('params_*')))}.yaml"
-    path.write_text("".join(f"{k}: {json.dumps(v)}\n" for k, v in values.items()))
-    return path
 
 
 def flask_extension_dir(root: Path, name: str = "httpauth", metadata: str | None = None) -> Path:
