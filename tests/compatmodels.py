@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -102,24 +103,30 @@ class CustomTask(BASES[KIND]):
 
 # Fits the task in a fresh interpreter (as `drum fit` does) and writes its own in-process predictions.
 FIT_SCRIPT = '''
+import json
 import sys
+
 import pandas as pd
-sys.path.insert(0, sys.argv[1])
-if sys.argv[5] == "drumkit":
+
+if sys.argv[1] == "drumkit":
     from drumkit.compat import finder
     finder.install()
-import custom
-X = pd.read_csv(sys.argv[2])
-y = pd.read_csv(sys.argv[3]).iloc[:, 0] if sys.argv[3] != "-" else None
-task = custom.CustomTask().fit(X, y)
-task.save(sys.argv[1])
-if custom.KIND in ("binary", "multiclass"):
-    out = task.predict_proba(X)
-elif custom.KIND == "transform":
-    out = task.transform(X)
-else:
-    out = task.predict(X)
-out.to_csv(sys.argv[4], index=False)
+for job in json.loads(sys.argv[2]):
+    sys.path.insert(0, job["code_dir"])
+    sys.modules.pop("custom", None)  # each code dir has its own custom.py
+    import custom
+    X = pd.read_csv(job["x"])
+    y = pd.read_csv(job["y"]).iloc[:, 0] if job["y"] else None
+    task = custom.CustomTask().fit(X, y)
+    task.save(job["code_dir"])
+    if custom.KIND in ("binary", "multiclass"):
+        out = task.predict_proba(X)
+    elif custom.KIND == "transform":
+        out = task.transform(X)
+    else:
+        out = task.predict(X)
+    out.to_csv(job["expected"], index=False)
+    sys.path.remove(job["code_dir"])
 '''
 
 HOOKS_CUSTOM = '''
@@ -314,36 +321,32 @@ def env_with(pythonpath: list[Path] | None = None, **extra: str) -> dict:
     return env
 
 
-def task_dir(root: Path, kind: str, standin: Path | None = None) -> tuple[Path, pd.DataFrame, pd.DataFrame]:
-    """A CustomTask code dir fitted and saved by a child process (under drumkit's stand-in, or `standin`).
+def task_dirs(root: Path, kinds, standin: Path | None = None) -> dict[str, tuple[Path, pd.DataFrame, pd.DataFrame]]:
+    """CustomTask code dirs fitted and saved by one child process (under drumkit's stand-in, or `standin`).
 
-    Returns the code dir, the features (as read back from CSV) and the task's own predictions on them.
+    Per kind: the code dir, the features (as read back from CSV) and the task's own predictions on them.
     """
-    code_dir = root / f"task_{kind}"
-    code_dir.mkdir(parents=True)
-    write(code_dir, "custom.py", TASK_CUSTOM.format(kind=kind))
-    (code_dir / "model-metadata.yaml").write_text(f"name: task-{kind}\ntype: inference\n" + METADATA[kind])
     features = frame()
-    x_csv = root / f"task_{kind}_X.csv"
+    x_csv = root / "task_X.csv"
     features.to_csv(x_csv, index=False)
-    y = target(features, kind)
-    y_csv = "-"
-    if y is not None:
-        y_csv = str(root / f"task_{kind}_y.csv")
-        pd.DataFrame({"y": y}).to_csv(y_csv, index=False)
-    expected_csv = root / f"task_{kind}_expected.csv"
-    fit_task(code_dir, x_csv, y_csv, expected_csv, standin)
-    return code_dir, pd.read_csv(x_csv), pd.read_csv(expected_csv)
-
-
-def fit_task(code_dir: Path, x_csv: Path, y_csv: str, expected_csv: Path, standin: Path | None = None) -> None:
-    """Run CustomTask.fit(...).save(code_dir) in a child interpreter."""
-    script = code_dir.parent / "fit_task.py"
-    script.write_text(FIT_SCRIPT)
-    env = env_with([standin] if standin else None)
+    jobs = []
+    for kind in kinds:
+        code_dir = root / f"task_{kind}"
+        code_dir.mkdir(parents=True)
+        write(code_dir, "custom.py", TASK_CUSTOM.format(kind=kind))
+        (code_dir / "model-metadata.yaml").write_text(f"name: task-{kind}\ntype: inference\n" + METADATA[kind])
+        y = target(features, kind)
+        y_csv = None
+        if y is not None:
+            y_csv = str(root / f"task_{kind}_y.csv")
+            pd.DataFrame({"y": y}).to_csv(y_csv, index=False)
+        jobs.append({"code_dir": str(code_dir), "x": str(x_csv), "y": y_csv,
+                     "expected": str(root / f"task_{kind}_expected.csv")})
     mode = "standin" if standin else "drumkit"
-    subprocess.run([sys.executable, str(script), str(code_dir), str(x_csv), y_csv, str(expected_csv), mode],
-                   check=True, env=env, timeout=120, capture_output=True)
+    subprocess.run([sys.executable, "-c", FIT_SCRIPT, mode, json.dumps(jobs)], check=True, timeout=300,
+                   capture_output=True, env=env_with([standin] if standin else None))
+    read_features = pd.read_csv(x_csv)
+    return {kind: (Path(job["code_dir"]), read_features, pd.read_csv(job["expected"])) for kind, job in zip(kinds, jobs)}
 
 
 def hooks_dir(root: Path) -> Path:

@@ -31,8 +31,7 @@ def root(tmp_path_factory):
 @pytest.fixture(scope="module")
 def tasks(root):
     """Code dir, features and the task's own predictions, per target type (fitted under drumkit's stand-in)."""
-    return {kind: compatmodels.task_dir(root, kind)
-            for kind in ("binary", "multiclass", "regression", "anomaly", "transform")}
+    return compatmodels.task_dirs(root, ("binary", "multiclass", "regression", "anomaly", "transform"))
 
 
 def score_csv(code_dir, features_csv, *args, env=None) -> pd.DataFrame:
@@ -44,7 +43,7 @@ def score_csv(code_dir, features_csv, *args, env=None) -> pd.DataFrame:
 @pytest.mark.parametrize("kind", ["binary", "multiclass", "regression", "anomaly", "transform"])
 def test_score_equals_the_tasks_own_predictions(tasks, root, kind):
     code_dir, features, expected = tasks[kind]
-    got = score_csv(code_dir, root / f"task_{kind}_X.csv")
+    got = score_csv(code_dir, root / "task_X.csv")
     assert len(got) == len(features)
     if kind in ("binary", "multiclass"):
         assert sorted(got.columns) == sorted(expected.columns)
@@ -83,7 +82,7 @@ def test_server_predicts_with_predict_proba(binary_server, tasks):
 
 
 def test_validate_passes_on_a_task(tasks, root):
-    out = drumkit("validate", "--code-dir", str(tasks["multiclass"][0]), "--input", str(root / "task_multiclass_X.csv"),
+    out = drumkit("validate", "--code-dir", str(tasks["multiclass"][0]), "--input", str(root / "task_X.csv"),
                   "--json")
     assert out.returncode == 0, out.stdout + out.stderr
     report = json.loads(out.stdout)
@@ -99,7 +98,7 @@ def secrets_dir(root, name: str, offset: str):
 
 def test_secrets_from_mount_path_and_env_prefix(tasks, root):
     code_dir, _, expected = tasks["regression"]
-    x_csv = root / "task_regression_X.csv"
+    x_csv = root / "task_X.csv"
     mounted = secrets_dir(root, "mounted", "10")
     got = score_csv(code_dir, x_csv, "--user-secrets-mount-path", str(mounted))
     np.testing.assert_allclose(got["Predictions"], expected["Predictions"] + 10)
@@ -118,13 +117,13 @@ def test_secrets_from_mount_path_and_env_prefix(tasks, root):
 def test_transform_task_gets_secrets_too(tasks, root):
     code_dir, _, expected = tasks["transform"]
     env = compatmodels.env_with(S_OFFSET=SECRET % "1")
-    got = score_csv(code_dir, root / "task_transform_X.csv", "--user-secrets-prefix", "S", env=env)
+    got = score_csv(code_dir, root / "task_X.csv", "--user-secrets-prefix", "S", env=env)
     np.testing.assert_allclose(got.to_numpy(dtype=float), expected.to_numpy(dtype=float) * 2)
 
 
 def test_bad_secret_is_a_one_line_error(tasks, root):
     env = compatmodels.env_with(BAD_OFFSET='{"credential_type": "carrier_pigeon"}')
-    out = drumkit("score", "--code-dir", str(tasks["regression"][0]), "--input", str(root / "task_regression_X.csv"),
+    out = drumkit("score", "--code-dir", str(tasks["regression"][0]), "--input", str(root / "task_X.csv"),
                   "--user-secrets-prefix", "BAD", env=env)
     assert out.returncode == 1
     assert "Cannot load user secrets: Unsupported secret type: 'carrier_pigeon'" in out.stderr
@@ -133,14 +132,14 @@ def test_bad_secret_is_a_one_line_error(tasks, root):
 
 def test_perf_passes_secrets_to_its_server(tasks, root):
     env = compatmodels.env_with(REQUIRE_OFFSET="1", P_OFFSET=SECRET % "2")
-    out = drumkit("perf", "--code-dir", str(tasks["regression"][0]), "--input", str(root / "task_regression_X.csv"),
+    out = drumkit("perf", "--code-dir", str(tasks["regression"][0]), "--input", str(root / "task_X.csv"),
                   "-s", "20", "-i", "2", "--json", "--user-secrets-prefix", "P", env=env)
     assert out.returncode == 0, out.stderr
     [case] = json.loads(out.stdout)["cases"]
     assert (case["completed"], case["status"]) == (2, "ok")
     # Without the flag the task refuses to predict, so the secret above really reached it.
     failed = drumkit("score", "--code-dir", str(tasks["regression"][0]), "--input",
-                     str(root / "task_regression_X.csv"), env=env)
+                     str(root / "task_X.csv"), env=env)
     assert failed.returncode == 1 and "the OFFSET secret did not arrive" in failed.stderr
 
 

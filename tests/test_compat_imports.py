@@ -123,12 +123,12 @@ def test_server_honours_runtime_parameters_and_custom_http_error(server, standin
 @pytest.mark.parametrize("saved_under, scored_under", [("installed", "drumkit"), ("drumkit", "installed")])
 def test_task_artifacts_move_between_drumkit_and_the_package(tmp_path, standin, saved_under, scored_under):
     """A drum_artifact.pkl saved with one datarobot_drum loads with the other; secrets come from the active one."""
-    code_dir, frame, expected = compatmodels.task_dir(tmp_path, "regression",
-                                                      standin if saved_under == "installed" else None)
+    [(code_dir, frame, expected)] = compatmodels.task_dirs(tmp_path, ["regression"],
+                                                           standin if saved_under == "installed" else None).values()
     pythonpath = [standin] if scored_under == "installed" else None
     env = compatmodels.env_with(pythonpath, T_OFFSET='{"credential_type": "api_token", "api_token": "4"}')
     out = subprocess.run([sys.executable, "-m", "drumkit", "score", "--code-dir", str(code_dir), "--input",
-                          str(tmp_path / "task_regression_X.csv"), "--user-secrets-prefix", "T"],
+                          str(tmp_path / "task_X.csv"), "--user-secrets-prefix", "T"],
                          capture_output=True, text=True, timeout=120, env=env)
     assert out.returncode == 0, out.stderr
     got = pd.read_csv(io.StringIO(out.stdout))
