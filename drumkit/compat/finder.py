@@ -48,16 +48,3 @@ def install() -> bool:
         return False
     sys.meta_path.append(StandInFinder())
     return True
-
-
-def uninstall() -> None:
-    """Remove the finder and any stand-in modules imported through it (tests and embedding callers)."""
-    sys.meta_path[:] = [f for f in sys.meta_path if not isinstance(f, StandInFinder)]
-    for name, module in list(sys.modules.items()):
-        if (name == PACKAGE or name.startswith(PACKAGE + ".")) and _is_stand_in(module):
-            del sys.modules[name]
-
-
-def _is_stand_in(module) -> bool:
-    origin = getattr(getattr(module, "__spec__", None), "origin", None)
-    return bool(origin) and Path(origin).is_relative_to(STAND_IN_ROOT)
