@@ -2,7 +2,7 @@
 
 - CustomTask dirs (`task_templates/.../python3_sklearn`-style): `custom.py` with `class CustomTask`
   subclassing a `datarobot_drum.custom_task_interfaces` interface, fitted and saved to
-  `drum_artifact.pkl` by `fit_task` in a child process, as `drum fit` would.
+  `drum_artifact.pkl` by `task_dirs` in one child process, as `drum fit` would.
 - A hook dir whose `custom.py` imports `RuntimeParameters` and `CustomHTTPError` from `datarobot_drum`.
 - `custom_flask.py`: an HTTP-token extension like DRUM's `flask_extension_httpauth` template.
 - `standin_package`: a package named `datarobot_drum` with its own classes, put on PYTHONPATH to play
@@ -66,7 +66,7 @@ def preprocessing():
     numeric = make_pipeline(SimpleImputer(), StandardScaler())
     categorical = make_pipeline(SimpleImputer(strategy="most_frequent"), OneHotEncoder(handle_unknown="ignore"))
     return ColumnTransformer([
-        ("num", numeric, [c for c in ("num0", "num1", "num2", "num3")]),
+        ("num", numeric, ["num0", "num1", "num2", "num3"]),
         ("cat", categorical, ["cat", "city"]),
     ], sparse_threshold=0)
 
