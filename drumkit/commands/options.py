@@ -74,6 +74,12 @@ _SHARED: dict[str, tuple[Any, Any]] = {
     "runtime_params_file": (Annotated[Optional[Path], typer.Option(
         "--runtime-params-file", envvar="RUNTIME_PARAMS_FILE",
         help="YAML values for runtimeParameterDefinitions.")], None),
+    "user_secrets_mount_path": (Annotated[Optional[str], typer.Option(
+        "--user-secrets-mount-path", envvar="USER_SECRETS_MOUNT_PATH",
+        help="Folder of user secret files (JSON, one per secret) for CustomTask.secrets.")], None),
+    "user_secrets_prefix": (Annotated[Optional[str], typer.Option(
+        "--user-secrets-prefix", envvar="USER_SECRETS_PREFIX",
+        help="Env var prefix of user secrets (PREFIX_NAME holds one secret as JSON).")], None),
     "show_stacktrace": (Annotated[bool, typer.Option(
         "--show-stacktrace", envvar="SHOW_STACKTRACE", help="Print the traceback of a failure.")], False),
     "logging_level": (Annotated[str, typer.Option(

@@ -76,6 +76,8 @@ def _build_app(model, settings, with_error_server: bool):
     state = ServerState(predictor=None, settings=settings, timings=Timings(settings.workers))
     try:
         predictor = Predictor.from_settings(model)
+        # custom_flask.py is applied in create_app: its failure is a load failure too.
+        return create_app(predictor, settings, state=state), state
     except Exception as exc:
         if not with_error_server:
             raise
@@ -83,7 +85,6 @@ def _build_app(model, settings, with_error_server: bool):
         error_console().print(f"[bold red]Error:[/bold red] {escape(reason)}\n"
                               "Serving the error server (--with-error-server): model routes answer 513.")
         return create_app(None, settings, load_error=reason, state=state), state
-    return create_app(predictor, settings, state=state), state
 
 
 def _access_log_on(level: str) -> None:

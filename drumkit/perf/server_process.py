@@ -168,4 +168,8 @@ def server_arguments(settings, *, max_workers: int | None) -> list[str]:
         args += ["--class-labels-file", os.fspath(settings.class_labels_file)]
     if settings.runtime_params_file:
         args += ["--runtime-params-file", os.fspath(settings.runtime_params_file)]
+    if settings.user_secrets_mount_path is not None:
+        args += ["--user-secrets-mount-path", os.fspath(settings.user_secrets_mount_path)]
+    if settings.user_secrets_prefix is not None:
+        args += ["--user-secrets-prefix", settings.user_secrets_prefix]
     return args

@@ -73,7 +73,12 @@ class Predictor:
                 load_runtime_params(settings.runtime_params_file, (metadata or {}).get("runtimeParameterDefinitions"))
             )
         code_dir = scan_code_dir(code_path, artifacts.artifact_extensions(), artifacts.is_artifact)
-        hooks = load_hooks(code_dir.custom_py)
+        if settings.user_secrets_mount_path is not None or settings.user_secrets_prefix is not None:
+            from drumkit import compat
+
+            compat.export_user_secrets_location(settings.user_secrets_mount_path, settings.user_secrets_prefix)
+        hooks = load_hooks(code_dir.custom_py, spec.target_type, settings.user_secrets_mount_path,
+                           settings.user_secrets_prefix)
         if "init" in hooks:
             try:
                 hooks.call("init", code_dir=str(code_dir.path))

@@ -22,6 +22,8 @@ class ModelSettings:
     class_labels: tuple[str, ...] | None = None
     class_labels_file: Path | None = None
     runtime_params_file: Path | None = None
+    user_secrets_mount_path: str | None = None
+    user_secrets_prefix: str | None = None
 
     def __post_init__(self) -> None:
         if (self.positive_class_label is None) != (self.negative_class_label is None):
