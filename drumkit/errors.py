@@ -63,7 +63,7 @@ class RowCountError(PredictionError):
 class CustomHTTPError(Exception):
     """Raise from a hook to answer with your own HTTP status (as datarobot_drum.CustomHTTPError)."""
 
-    def __init__(self, message: str, status_code: int = 400):
+    def __init__(self, message: str = "User's HTTP error in custom model", status_code: int = 400):
         super().__init__(message)
         self.message = message
         self.status_code = status_code

@@ -74,9 +74,9 @@ def _regression(values) -> pd.DataFrame:
 
 
 def _positive(p) -> pd.DataFrame:
-    """A single positive-class probability column, as drumkit spreads it over yes/no."""
+    """A single positive-class probability column, as drumkit spreads it over [negative, positive]."""
     p = np.asarray(p, dtype=float).ravel()
-    return pd.DataFrame({"yes": p, "no": 1 - p})
+    return pd.DataFrame({"no": 1 - p, "yes": p})
 
 
 def _columns(values, labels) -> pd.DataFrame:

@@ -36,7 +36,7 @@ def test_scalars_stay_strings(tmp_path):
 def test_yaml_syntax_error_names_the_line(tmp_path):
     with pytest.raises(ConfigError) as info:
         load_metadata(meta_dir(tmp_path, "name: m\ntargetType: [regression\n"))
-    assert "model-metadata.yaml is not valid YAML at line" in str(info.value)
+    assert "model-metadata.yaml, line 3: not valid YAML" in str(info.value)
     assert "\n" not in str(info.value)
 
 
@@ -46,7 +46,7 @@ def test_unknown_key_is_drums_error_with_a_suggestion(tmp_path):
 
 
 def test_bad_target_type(tmp_path):
-    with pytest.raises(ConfigError, match="targetType 'regresion' is not one of.*did you mean 'regression'"):
+    with pytest.raises(ConfigError, match="line 3, targetType: target type 'regresion' is not one of.*did you mean 'regression'"):
         load_metadata(meta_dir(tmp_path, "name: m\ntype: inference\ntargetType: regresion\n"))
 
 

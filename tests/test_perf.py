@@ -19,6 +19,7 @@ from drumkit.perf.client import HttpClient
 from drumkit.perf.payloads import CsvRows
 from drumkit.perf.report import percentile
 from drumkit.perf.server_process import ServerProcess, server_arguments
+from drumkit.predictor.settings import ModelSettings
 from tests.modelzoo import write
 
 
@@ -163,8 +164,7 @@ def test_unstructured_model_against_a_running_server_with_url(tmp_path):
     """)
     (path / "model-metadata.yaml").write_text("name: u\ntype: inference\ntargetType: unstructured\n")
     (path / "body.txt").write_text("hello perf")
-    args = server_arguments(path, max_workers=None, target_type=None, positive=None, negative=None,
-                            class_labels=None, class_labels_file=None, runtime_params_file=None)
+    args = server_arguments(ModelSettings(code_dir=path), max_workers=None)
     with ServerProcess(args) as server:
         out = perf("--code-dir", str(path), "--input", str(path / "body.txt"), "-i", "3", "--json",
                    "--url", server.url)

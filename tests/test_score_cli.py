@@ -386,9 +386,9 @@ def test_runtime_parameters_public_api(monkeypatch):
 # ---- failures -------------------------------------------------------------------------------------------
 
 BAD_METADATA = {
-    "syntax": ("name: m\ntargetType: [regression\n", "not valid YAML at line"),
+    "syntax": ("name: m\ntargetType: [regression\n", "model-metadata.yaml, line 3: not valid YAML"),
     "unknown_key": ("name: m\ntype: inference\ntargetType: regression\nfoo: 1\n", "unexpected key not in schema 'foo'"),
-    "bad_target_type": ("name: m\ntype: inference\ntargetType: regresion\n", "targetType 'regresion' is not one of"),
+    "bad_target_type": ("name: m\ntype: inference\ntargetType: regresion\n", "target type 'regresion' is not one of"),
 }
 
 

@@ -116,6 +116,7 @@ def test_multilabel_rows_need_not_sum_to_one():
 def test_single_probability_column_is_the_positive_class():
     p = np.array([0.9, 0.25])
     out = shape_predictions(p, None, B, ["yes", "no"], 2)
+    assert list(out.columns) == ["no", "yes"]  # DRUM's column order, [negative, positive]
     np.testing.assert_array_equal(out["yes"].to_numpy(), p)
     np.testing.assert_array_equal(out["no"].to_numpy(), 1 - p)
 
@@ -125,6 +126,29 @@ def test_single_column_named_after_a_label_is_that_labels_probability():
     out = shape_predictions(p, ["no"], B, ["yes", "no"], 2)
     np.testing.assert_array_equal(out["no"].to_numpy(), p[:, 0])
     np.testing.assert_array_equal(out["yes"].to_numpy(), 1 - p[:, 0])
+
+
+def test_single_column_of_two_class_multiclass_is_the_second_label():
+    p = np.array([0.9, 0.25])
+    out = shape_predictions(p, None, M, ["cat", "dog"], 2)
+    assert list(out.columns) == ["cat", "dog"]
+    np.testing.assert_array_equal(out["dog"].to_numpy(), p)
+    np.testing.assert_array_equal(out["cat"].to_numpy(), 1 - p)
+
+
+def test_regression_of_label_strings_names_the_target_type_and_what_came_back():
+    with pytest.raises(PredictionError, match="Target type 'regression' needs numeric predictions, but the model "
+                                              "returned text values such as 'no', 'yes'"):
+        shape_predictions(np.array(["no", "yes", "no"], dtype=object), None, R, None, 3)
+    out = shape_predictions(np.array(["1.5", 2], dtype=object), None, R, None, 2)
+    assert out["Predictions"].tolist() == [1.5, 2.0]
+    out = shape_predictions(np.array([True, False]), None, TargetType.ANOMALY, None, 2)
+    assert out["Predictions"].dtype == np.float64 and out["Predictions"].tolist() == [1.0, 0.0]
+
+
+def test_probabilities_of_the_wrong_kind_name_the_target_type():
+    with pytest.raises(PredictionError, match="Target type 'binary' needs prediction probabilities"):
+        shape_predictions(np.array([["a", "b"]], dtype=object), None, B, ["yes", "no"], 1)
 
 
 def test_single_column_with_many_labels_is_drums_error():

@@ -9,7 +9,7 @@ import textwrap
 
 import pytest
 
-from drumkit.validate.metadata_schema import check_metadata_text
+from drumkit.predictor.metadata_schema import check_metadata_text
 
 GOOD_BINARY = """\
 name: churn
@@ -74,13 +74,14 @@ BROKEN = [
     ("name: a\ntype: inference\ntargetType: Binary\n", "targetType", 3, "did you mean 'binary'?"),
     ("name: a\ntype: inference\ntargetType: regression\ninferenceModle:\n  targetName: y\n",
      "inferenceModle", 4, "did you mean 'inferenceModel'?"),
-    ("type: inference\ntargetType: regression\n", "name", 1, "required key 'name' is missing"),
+    ("type: inference\ntargetType: regression\n", "", 1, "required key(s) 'name' not found"),
+    ("description: d\n", "", 1, "required key(s) 'name', 'targetType', 'type' not found"),
     ("name: a\ntype: inference\ntargetType: binary\ninferenceModel:\n  positiveClassLabel: yes\n",
      "inferenceModel", 4, "Missing keys: ['negativeClassLabel']"),
     ("name: a\ntype: inference\ntargetType: binary\ninferenceModel:\n  positiveClassLabel: a\n"
      "  negativeClassLabel: a\n", "inferenceModel.negativeClassLabel", 6, "are the same"),
     ("name: a\ntype: inference\ntargetType: multiclass\ninferenceModel:\n  targetName: y\n",
-     "inferenceModel", 4, "needs classLabels or classLabelsFile"),
+     "inferenceModel", 4, "must be provided in model-metadata.yaml file"),
     ("name: a\ntype: inference\ntargetType: multiclass\ninferenceModel:\n  classLabels:\n    - a\n    - b\n"
      "  classLabelsFile: labels.txt\n", "inferenceModel", 4, "but not both"),
     ("name: a\ntype: inference\ntargetType: multiclass\ninferenceModel:\n  classLabels:\n    - a\n",
@@ -97,7 +98,7 @@ BROKEN = [
     ("name: a\ntype: inference\ntargetType: regression\nvalidation:\n  input: missing.csv\n",
      "validation.input", 5, "does not exist"),
     ("name: a\ntype: inference\ntargetType: regression\nvalidation:\n  targetName: y\n",
-     "validation.input", 4, "required key 'input' is missing"),
+     "validation", 4, "required key(s) 'input' not found"),
     ("name: a\ntype: inference\ntargetType: regression\ntypeSchema:\n  input_requirement:\n    - field: sparse\n",
      "typeSchema.input_requirement", 5, "did you mean 'input_requirements'?"),
     ("name: a\ntype: inference\ntargetType: regression\ntypeSchema:\n  input_requirements:\n"
@@ -134,7 +135,7 @@ BROKEN = [
      "  - fieldName: N\n    type: numeric\n    defaultValue: 20\n    maxValue: 10\n",
      "runtimeParameterDefinitions[0].defaultValue", 7, "greater than maxValue 10"),
     ("name: a\ntype: inference\ntargetType: regression\nruntimeParameterDefinitions:\n"
-     "  - type: numeric\n", "runtimeParameterDefinitions[0].fieldName", 5, "required key 'fieldName'"),
+     "  - type: numeric\n", "runtimeParameterDefinitions[0]", 5, "required key(s) 'fieldName' not found"),
     ("name: a\ntype: inference\ntargetType: regression\nhyperparameters:\n"
      "  - name: alpha\n    type: int\n    min: 5\n    max: 1\n", "hyperparameters[0].min", 7, "must be less than max"),
     ("name: a\ntype: inference\ntargetType: regression\nhyperparameters:\n"
@@ -143,7 +144,7 @@ BROKEN = [
      "  - name: solver\n    type: select\n    values:\n      - a\n    default: b\n",
      "hyperparameters[0].default", 9, "not one of the values"),
     ("name: a\ntype: inference\ntargetType: regression\nuserCredentialSpecifications:\n"
-     "  - key: K\n", "userCredentialSpecifications[0].valueFrom", 5, "required key 'valueFrom'"),
+     "  - key: K\n", "userCredentialSpecifications[0]", 5, "required key(s) 'valueFrom' not found"),
     ("name: a\ntype: inference\ntargetType: regression\ninputSchema:\n  type: array\n  properties:\n"
      "    x: 1\n", "inputSchema.type", 5, "only 'object'"),
     ("name: a\ntype: inference\ntargetType: regression\ninputSchema:\n  type: object\n  properties:\n"

@@ -14,13 +14,14 @@ from typing import Annotated, Optional
 import typer
 
 from drumkit.commands import options as opt
-from drumkit.commands.report import error_console, escape, reported, setup_logging
+from drumkit.commands.report import error_console, escape, reported
 
 HELP = "Start the model's server and measure latency, rows/s and memory (DRUM's cases, or -s/-i)."
 
 
+@opt.model_command
 def perf(
-    code_dir: opt.CodeDir = Path("."),
+    model: opt.ModelOptions,
     input: Annotated[
         Optional[Path], typer.Option("--input", help="Data to send (default: validation.input in the metadata).")
     ] = None,
@@ -37,22 +38,12 @@ def perf(
     url: Annotated[
         Optional[str], typer.Option("--url", help="Measure this running server (http://HOST:PORT) instead of starting one.")
     ] = None,
-    target_type: opt.TargetTypeOpt = None,
-    positive_class_label: opt.PositiveLabel = None,
-    negative_class_label: opt.NegativeLabel = None,
-    class_labels: opt.ClassLabels = None,
-    class_labels_file: opt.ClassLabelsFile = None,
-    runtime_params_file: opt.RuntimeParamsFile = None,
     content_type: opt.ContentType = None,
     query: opt.Query = None,
     production: Annotated[bool, typer.Option("--production", hidden=True, help="Accepted, as DRUM's; no effect.")] = False,
-    show_stacktrace: opt.ShowStacktrace = False,
-    logging_level: opt.LoggingLevel = "warning",
-    language: opt.Language = None,
 ) -> None:
     """Start the model's server and measure it."""
-    setup_logging(logging_level)
-    with reported(show_stacktrace), _sigterm_as_interrupt():
+    with reported(model.show_stacktrace), _sigterm_as_interrupt():
         from drumkit.errors import UsageError
         from drumkit.perf.client import HttpClient
         from drumkit.perf.report import PerfReport
@@ -61,12 +52,8 @@ def perf(
         from drumkit.predictor.settings import resolve_target
         from drumkit.predictor.targets import TargetType
 
-        if language and language.lower() != "python":
-            raise UsageError(f"drumkit runs Python models only; --language {language} is not supported")
-        if not code_dir.is_dir():
-            raise UsageError(f"The path {code_dir} is not a directory!")
-        settings = opt.model_settings(code_dir, target_type, positive_class_label, negative_class_label,
-                                      class_labels, class_labels_file, runtime_params_file)
+        settings = model.settings()
+        code_dir = settings.code_dir
         metadata = load_metadata(code_dir)
         spec = resolve_target(settings, metadata)
         unstructured = spec.target_type is TargetType.UNSTRUCTURED
@@ -85,10 +72,7 @@ def perf(
                 base_url, alive = url, None
                 report.server = {"url": url, "started": False}
             else:
-                args = server_arguments(code_dir, max_workers=max_workers, target_type=target_type,
-                                        positive=positive_class_label, negative=negative_class_label,
-                                        class_labels=class_labels, class_labels_file=class_labels_file,
-                                        runtime_params_file=runtime_params_file)
+                args = server_arguments(settings, max_workers=max_workers)
                 console.print(f"Starting drumkit server for {escape(str(code_dir))} ...", markup=True)
                 server = stack.enter_context(ServerProcess(args, start_timeout=start_timeout))
                 base_url, alive = server.url, server.alive
@@ -177,9 +161,7 @@ def _input_path(given: Path | None, code_dir: Path, metadata: dict | None, requi
                 return None
             raise UsageError("Give --input FILE (or validation.input in model-metadata.yaml)")
         given = code_dir / name
-    if not given.is_file():
-        raise UsageError(f"The file {given} does not exist!")
-    return given
+    return opt.existing_file(given)
 
 
 def _guess_type(path: Path) -> str:

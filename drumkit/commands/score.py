@@ -11,53 +11,36 @@ from typing import Annotated, Optional
 import typer
 
 from drumkit.commands import options as opt
-from drumkit.commands.report import error_console, reported, setup_logging
+from drumkit.commands.report import error_console, reported
 
 HELP = "Score a file with the model in --code-dir (CSV to stdout unless --output is given)."
 
 
+@opt.model_command
 def score(
+    model: opt.ModelOptions,
     input: Annotated[Path, typer.Option("--input", help="CSV, .arrow/.feather, .parquet or .mtx file to score.")],
-    code_dir: opt.CodeDir = Path("."),
     output: Annotated[
         Optional[Path], typer.Option("--output", help="Where to write (.csv, .parquet, .arrow); default stdout.")
     ] = None,
-    target_type: opt.TargetTypeOpt = None,
-    positive_class_label: opt.PositiveLabel = None,
-    negative_class_label: opt.NegativeLabel = None,
-    class_labels: opt.ClassLabels = None,
-    class_labels_file: opt.ClassLabelsFile = None,
     sparse_column_file: Annotated[
         Optional[Path], typer.Option("--sparse-column-file", help="Column names for a .mtx input, one a line.")
     ] = None,
     content_type: opt.ContentType = None,
     query: opt.Query = None,
-    runtime_params_file: opt.RuntimeParamsFile = None,
     show_perf: Annotated[bool, typer.Option("--show-perf", help="Print timings to stderr.")] = False,
-    show_stacktrace: opt.ShowStacktrace = False,
-    logging_level: opt.LoggingLevel = "warning",
-    language: opt.Language = None,
-    verbose: Annotated[bool, typer.Option("--verbose", hidden=True)] = False,
 ) -> None:
     """Score a file with the model in --code-dir."""
-    setup_logging("info" if verbose else logging_level)
     real_stdout = sys.stdout.buffer
-    with reported(show_stacktrace), contextlib.redirect_stdout(sys.stderr):
+    with reported(model.show_stacktrace), contextlib.redirect_stdout(sys.stderr):
         # User prints go to stderr so stdout carries only the predictions.
         from drumkit.predictor.payload import read_colnames
         from drumkit.predictor.predictor import Predictor
         from drumkit.score.batch import ScoreJob, run_score
 
-        _check_language(language)
         started = time.perf_counter()
-        settings = opt.model_settings(code_dir, target_type, positive_class_label, negative_class_label,
-                                      class_labels, class_labels_file, runtime_params_file)
-        from drumkit.errors import UsageError
-
-        if not code_dir.is_dir():  # an argparse error in DRUM (exit 2), like a missing --input
-            raise UsageError(f"The path {code_dir} is not a directory!")
-        if not input.is_file():
-            raise UsageError(f"The file {input} does not exist!")
+        settings = model.settings()
+        opt.existing_file(input)  # an argparse error in DRUM (exit 2), like a missing --input
         colnames = None
         if sparse_column_file is not None:
             colnames = tuple(read_colnames(_read_file(sparse_column_file)) or ())
@@ -80,13 +63,6 @@ def _read_file(path: Path) -> bytes:
         return path.read_bytes()
     except OSError as exc:
         raise UsageError(f"Cannot read {path}: {exc.strerror}") from None
-
-
-def _check_language(language: str | None) -> None:
-    if language and language.lower() != "python":
-        from drumkit.errors import UsageError
-
-        raise UsageError(f"drumkit runs Python models only; --language {language} is not supported")
 
 
 @contextlib.contextmanager

@@ -10,27 +10,23 @@ from typing import Annotated, Optional
 import typer
 
 from drumkit.commands import options as opt
-from drumkit.commands.report import ExitStatus, error_console, escape, reported, setup_logging
+from drumkit.commands.report import ExitStatus, error_console, escape, reported
 
 HELP = "Serve the model in --code-dir over HTTP with DRUM's prediction API."
 _SIZE_UNITS = {"": 1, "b": 1, "k": 1 << 10, "kb": 1 << 10, "kib": 1 << 10, "m": 1 << 20, "mb": 1 << 20,
                "mib": 1 << 20, "g": 1 << 30, "gb": 1 << 30, "gib": 1 << 30}
 
 
+@opt.model_command
 def server(
-    code_dir: opt.CodeDir = Path("."),
+    model: opt.ModelOptions,
     address: Annotated[
         Optional[str], typer.Option("--address", envvar="ADDRESS", help="HOST:PORT to listen on (:PORT = all interfaces).")
     ] = None,
-    target_type: opt.TargetTypeOpt = None,
-    positive_class_label: opt.PositiveLabel = None,
-    negative_class_label: opt.NegativeLabel = None,
-    class_labels: opt.ClassLabels = None,
-    class_labels_file: opt.ClassLabelsFile = None,
-    runtime_params_file: opt.RuntimeParamsFile = None,
     max_workers: Annotated[
-        int, typer.Option("--max-workers", envvar="MAX_WORKERS", min=0, help="Worker processes sharing the socket (0 = 1).")
-    ] = 1,
+        Optional[int], typer.Option("--max-workers", envvar="MAX_WORKERS", min=0,
+                                    help="Worker processes sharing the socket (0 = 1; default CUSTOM_MODEL_WORKERS or 1).")
+    ] = None,
     threads: Annotated[
         int, typer.Option("--threads", min=1, help="Request threads per worker (more keep /ping/ answering during long predictions).")
     ] = 1,
@@ -50,29 +46,26 @@ def server(
     production: Annotated[bool, typer.Option("--production", envvar="PRODUCTION", hidden=True,
                                              help="Deprecated in DRUM; accepted and ignored.")] = False,
     show_perf: Annotated[bool, typer.Option("--show-perf", hidden=True, help="Accepted; /stats/ always has timings.")] = False,
-    show_stacktrace: opt.ShowStacktrace = False,
-    logging_level: opt.LoggingLevel = "warning",
-    language: opt.Language = None,
+    query: Annotated[Optional[str], typer.Option("--query", hidden=True, help="Accepted, as DRUM's; batch only.")] = None,
+    content_type: Annotated[
+        Optional[str], typer.Option("--content-type", hidden=True, help="Accepted, as DRUM's; batch only.")
+    ] = None,
 ) -> None:
     """Serve the model in --code-dir."""
-    setup_logging(logging_level)
-    _access_log_on(logging_level)
+    _access_log_on(model.log_level)
     code = ExitStatus.OK
-    with reported(show_stacktrace):
-        from drumkit.errors import UsageError
+    with reported(model.show_stacktrace):
         from drumkit.server.address import bind, parse_address
-        from drumkit.server.settings import ServerSettings
+        from drumkit.server.settings import ServerSettings, workers_from_env
 
-        if language and language.lower() != "python":
-            raise UsageError(f"drumkit runs Python models only; --language {language} is not supported")
         host, port = parse_address(address)
+        workers = max_workers if max_workers is not None else workers_from_env()
         settings = ServerSettings(url_prefix=os.environ.get("URL_PREFIX", ""), max_body_size=parse_size(max_body_size),
-                                  show_stacktrace=show_stacktrace, workers=max(max_workers, 1), threads=threads,
+                                  show_stacktrace=model.show_stacktrace, workers=max(workers, 1), threads=threads,
                                   chat_threads=chat_threads, drain_timeout=drain_timeout)
-        model = opt.model_settings(code_dir, target_type, positive_class_label, negative_class_label,
-                                   class_labels, class_labels_file, runtime_params_file)
+        model_settings = model.settings()
         sock = bind(host, port)  # before loading: a busy port fails fast, and early clients wait in the backlog
-        app, state = _build_app(model, settings, with_error_server)
+        app, state = _build_app(model_settings, settings, with_error_server)
         sys.stderr.write(f"drumkit server listening on http://{_url_host(host)}:{port}{settings.url_prefix}/ "
                          f"({settings.workers} worker(s), {threads} thread(s) each)\n")
         from drumkit.server.serve import serve
@@ -90,6 +83,8 @@ def _build_app(model, settings, with_error_server: bool):
     state = ServerState(predictor=None, settings=settings, timings=Timings(settings.workers))
     try:
         predictor = Predictor.from_settings(model)
+        # custom_flask.py is applied in create_app: its failure is a load failure too.
+        return create_app(predictor, settings, state=state), state
     except Exception as exc:
         if not with_error_server:
             raise
@@ -97,7 +92,6 @@ def _build_app(model, settings, with_error_server: bool):
         error_console().print(f"[bold red]Error:[/bold red] {escape(reason)}\n"
                               "Serving the error server (--with-error-server): model routes answer 513.")
         return create_app(None, settings, load_error=reason, state=state), state
-    return create_app(predictor, settings, state=state), state
 
 
 def _access_log_on(level: str) -> None:

@@ -11,27 +11,19 @@ from typing import Annotated, Optional
 import typer
 
 from drumkit.commands import options as opt
-from drumkit.commands.report import error_console, escape, reported, setup_logging
+from drumkit.commands.report import error_console, escape, reported
 
 HELP = "Check model-metadata.yaml and run the model checks (batch, nulls, determinism, row by row) on --input."
 
 
+@opt.model_command
 def validate(
+    model: opt.ModelOptions,
     ctx: typer.Context,
     directory: Annotated[Optional[Path], typer.Argument(help="The code dir (same as --code-dir).", show_default=False)] = None,
-    code_dir: Annotated[
-        Optional[Path], typer.Option("--code-dir", "-cd", envvar="CODE_DIR", help="The model folder.",
-                                     show_default="current directory")
-    ] = None,
     input: Annotated[
         Optional[Path], typer.Option("--input", help="Data to check with (default: validation.input in the metadata).")
     ] = None,
-    target_type: opt.TargetTypeOpt = None,
-    positive_class_label: opt.PositiveLabel = None,
-    negative_class_label: opt.NegativeLabel = None,
-    class_labels: opt.ClassLabels = None,
-    class_labels_file: opt.ClassLabelsFile = None,
-    runtime_params_file: opt.RuntimeParamsFile = None,
     content_type: opt.ContentType = None,
     query: opt.Query = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print the report as JSON on stdout.")] = False,
@@ -41,31 +33,21 @@ def validate(
     deterministic: Annotated[
         bool, typer.Option("--deterministic", help="Text models: check that the same prompt gives the same text.")
     ] = False,
-    show_stacktrace: opt.ShowStacktrace = False,
-    logging_level: opt.LoggingLevel = "warning",
-    language: opt.Language = None,
 ) -> None:
     """Check model-metadata.yaml and run the model checks on --input; exit 1 when any check fails."""
-    setup_logging(logging_level)
     real_stdout = sys.stdout
-    with reported(show_stacktrace), contextlib.redirect_stdout(sys.stderr):
+    with reported(model.show_stacktrace), contextlib.redirect_stdout(sys.stderr):
         # Model prints go to stderr so stdout carries only the report.
         from drumkit.errors import UsageError
         from drumkit.validate.runner import ValidationJob, run_validation
 
-        if language and language.lower() != "python":
-            raise UsageError(f"drumkit runs Python models only; --language {language} is not supported")
-        if directory is not None and _from_env(ctx, "code_dir"):
-            code_dir = None  # DIR on the command line beats CODE_DIR in the environment
+        code_dir = None if directory is not None and _from_env(ctx, "code_dir") else model.code_dir
+        # DIR on the command line beats CODE_DIR in the environment.
         if directory is not None and code_dir is not None and directory.resolve() != code_dir.resolve():
             raise UsageError(f"Give the code dir once: DIR is {directory} but --code-dir is {code_dir}")
-        folder = directory or code_dir or Path(".")
-        if not folder.is_dir():
-            raise UsageError(f"The path {folder} is not a directory!")
-        if input is not None and not input.is_file():
-            raise UsageError(f"The file {input} does not exist!")
-        settings = opt.model_settings(folder, target_type, positive_class_label, negative_class_label,
-                                      class_labels, class_labels_file, runtime_params_file)
+        settings = model.settings(directory)
+        if input is not None:
+            opt.existing_file(input)
         job = ValidationJob(settings=settings, input=input, content_type=content_type, query=query,
                             keep_failures=keep_failures, deterministic=deterministic)
         with _progress() as progress:

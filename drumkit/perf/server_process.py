@@ -152,20 +152,24 @@ class ServerProcess:
                 pass
 
 
-def server_arguments(code_dir, *, max_workers: int | None, target_type: str | None, positive: str | None,
-                     negative: str | None, class_labels, class_labels_file, runtime_params_file) -> list[str]:
-    """The `drumkit server` flags that describe the model (everything but --address)."""
-    args = ["--code-dir", os.fspath(code_dir), "--logging-level", "error"]
+def server_arguments(settings, *, max_workers: int | None) -> list[str]:
+    """The `drumkit server` flags that describe the model (ModelSettings; everything but --address)."""
+    args = ["--code-dir", os.fspath(settings.code_dir), "--logging-level", "error"]
     if max_workers:
         args += ["--max-workers", str(max_workers)]
-    if target_type:
-        args += ["--target-type", target_type]
-    if positive is not None and negative is not None:
-        args += ["--positive-class-label", positive, "--negative-class-label", negative]
-    for label in class_labels or ():
+    if settings.target_type:
+        args += ["--target-type", settings.target_type]
+    if settings.positive_class_label is not None and settings.negative_class_label is not None:
+        args += ["--positive-class-label", settings.positive_class_label,
+                 "--negative-class-label", settings.negative_class_label]
+    for label in settings.class_labels or ():
         args += ["--class-labels", label]
-    if class_labels_file:
-        args += ["--class-labels-file", os.fspath(class_labels_file)]
-    if runtime_params_file:
-        args += ["--runtime-params-file", os.fspath(runtime_params_file)]
+    if settings.class_labels_file:
+        args += ["--class-labels-file", os.fspath(settings.class_labels_file)]
+    if settings.runtime_params_file:
+        args += ["--runtime-params-file", os.fspath(settings.runtime_params_file)]
+    if settings.user_secrets_mount_path is not None:
+        args += ["--user-secrets-mount-path", os.fspath(settings.user_secrets_mount_path)]
+    if settings.user_secrets_prefix is not None:
+        args += ["--user-secrets-prefix", settings.user_secrets_prefix]
     return args

@@ -32,9 +32,11 @@ _FAILURE_TEXT = {
 class Hooks:
     """The hook functions a `custom.py` defines (any may be missing)."""
 
-    def __init__(self, functions: dict[str, Callable], source: Path | None = None):
+    def __init__(self, functions: dict[str, Callable], source: Path | None = None,
+                 failure_text: dict[str, str] | None = None):
         self._functions = functions
         self.source = source
+        self._failure_text = {**_FAILURE_TEXT, **(failure_text or {})}
 
     def __contains__(self, name: str) -> bool:
         return name in self._functions
@@ -53,17 +55,29 @@ class Hooks:
         except CustomHTTPError:
             raise
         except Exception as exc:
-            raise HookError(f"{_FAILURE_TEXT[name]} Exception: {exc!r}") from exc
+            from drumkit import compat
+
+            user_error = compat.user_http_error(exc)  # the real datarobot_drum's CustomHTTPError
+            if user_error is not None:
+                raise user_error from exc
+            raise HookError(f"{self._failure_text[name]} Exception: {exc!r}") from exc
 
     def transform_arity(self) -> int:
         """How many positional parameters the transform hook takes."""
         return len(inspect.signature(self._functions["transform"]).parameters)
 
 
-def load_hooks(custom_py: Path | None) -> Hooks:
-    """Import `custom.py` as module `custom` (its folder first on sys.path, as in DRUM)."""
+def load_hooks(custom_py: Path | None, target_type: Any = None, secrets_mount_path: str | None = None,
+               secrets_prefix: str | None = None) -> Hooks:
+    """Import `custom.py` as module `custom` (its folder first on sys.path, as in DRUM).
+
+    A module defining `CustomTask` is run through that class (DRUM's custom task interface) instead of hooks.
+    """
     if custom_py is None:
         return Hooks({})
+    from drumkit import compat
+
+    compat.prepare_imports()
     folder = str(custom_py.parent)
     if folder not in sys.path:
         sys.path.insert(0, folder)
@@ -81,6 +95,10 @@ def load_hooks(custom_py: Path | None) -> Hooks:
         if isinstance(exc, KeyboardInterrupt):
             raise
         raise ModelLoadError(f"Failed loading hooks from [{custom_py}] : {exc}{_extra_hint(exc)}") from exc
+    task_class = getattr(module, "CustomTask", None)
+    if task_class is not None:
+        functions, failure_text = compat.custom_task_hooks(task_class, target_type, secrets_mount_path, secrets_prefix)
+        return Hooks(functions, custom_py, failure_text)
     functions = {name: getattr(module, name) for name in HOOK_NAMES if callable(getattr(module, name, None))}
     return Hooks(functions, custom_py)
 
@@ -93,6 +111,11 @@ def unwrapped_failures():
     except CustomHTTPError:
         raise
     except Exception as exc:
+        from drumkit import compat
+
+        user_error = compat.user_http_error(exc)  # the real datarobot_drum's CustomHTTPError
+        if user_error is not None:
+            raise user_error from exc
         raise HookError(str(exc) or repr(exc)) from exc
 
 

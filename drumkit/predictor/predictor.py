@@ -75,7 +75,12 @@ class Predictor:
                 load_runtime_params(settings.runtime_params_file, (metadata or {}).get("runtimeParameterDefinitions"))
             )
         code_dir = scan_code_dir(code_path, artifacts.artifact_extensions(), artifacts.is_artifact)
-        hooks = load_hooks(code_dir.custom_py)
+        if settings.user_secrets_mount_path is not None or settings.user_secrets_prefix is not None:
+            from drumkit import compat
+
+            compat.export_user_secrets_location(settings.user_secrets_mount_path, settings.user_secrets_prefix)
+        hooks = load_hooks(code_dir.custom_py, spec.target_type, settings.user_secrets_mount_path,
+                           settings.user_secrets_prefix)
         if "init" in hooks:
             try:
                 hooks.call("init", code_dir=str(code_dir.path))
@@ -214,7 +219,10 @@ class Predictor:
         if "score" in self.hooks:
             kwargs = {"binary_data": None, "mimetype": None, "sparse_colnames": None, **(request or {})}
             kwargs.update(self.spec.score_kwargs())
-            out = self.hooks.call("score", frame, self.model, **kwargs)
+            try:
+                out = self.hooks.call("score", frame, self.model, **kwargs)
+            except HookError as exc:
+                raise _with_colnames_hint(exc, frame) from exc.__cause__
             _require_frame(out, "score must return a dataframe, but received")
             out, extra = split_extra_columns(out, self.target_type, request_labels, self.spec.target_name)
             values = out.to_numpy()
@@ -363,6 +371,13 @@ def _row_count(frame: Any) -> int | None:
         return len(frame)
     except TypeError:
         return None
+
+
+def _with_colnames_hint(exc: HookError, frame: Any) -> HookError:
+    """A hook that looked a column up by name in a sparse payload sent without names: say how to name them."""
+    if isinstance(exc.__cause__, KeyError) and artifacts.unnamed_columns(frame):
+        return HookError(f"{exc.message}; the sparse input has no column names: {artifacts.COLNAMES_HINT}")
+    return exc
 
 
 def _require_frame(value: Any, message: str) -> None:

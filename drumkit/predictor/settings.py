@@ -8,7 +8,7 @@ from typing import Any
 
 from drumkit.errors import ConfigError, UsageError
 from drumkit.predictor.targets import TARGET_TYPE_NAMES, TargetType
-from drumkit.predictor.metadata import did_you_mean
+from drumkit.predictor.metadata_schema import did_you_mean
 
 
 @dataclass(frozen=True)
@@ -24,6 +24,8 @@ class ModelSettings:
     runtime_params_file: Path | None = None
     # DRUM's TARGET_NAME env var: the prediction column of textgeneration, vectordatabase and agenticworkflow.
     target_name: str | None = None
+    user_secrets_mount_path: str | None = None
+    user_secrets_prefix: str | None = None
 
     def __post_init__(self) -> None:
         if (self.positive_class_label is None) != (self.negative_class_label is None):

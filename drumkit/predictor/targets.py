@@ -145,6 +145,8 @@ def shape_predictions(
                 "Regression, Text Generation, Agentic Workflow and anomaly predictions must contain only 1 column. "
                 f"Your predictions have {values.shape[1]} columns"
             )
+        if target_type in (TargetType.REGRESSION, TargetType.ANOMALY):
+            values = _as_numbers(values, target_type)
         return _frame(values[:, :1], [PREDICTIONS_COLUMN])
 
     labels = list(request_labels or [])
@@ -163,20 +165,30 @@ def shape_predictions(
             raise PredictionError(
                 f"Only one dimension of probability returned, but there are {len(labels)} class labels in this model"
             )
-        # A single column is the POSITIVE class probability, as DRUM documents (DRUM 1.18.1 assigns it
-        # to the negative label: see docs/compatibility.md). Columns keep DRUM's [positive, negative] order.
-        p = _as_probabilities(values)[:, 0]
-        positive, negative = labels[0], labels[1]
-        if model_labels is not None and len(model_labels) == 1 and normalize_label(model_labels[0]) == normalize_label(negative):
-            # A score hook's single column named after the negative label holds that label's probability.
-            p = 1 - p
-        return _check_probabilities(np.column_stack([p, 1 - p]), [positive, negative], target_type)
+        return _one_column(_as_probabilities(values, target_type)[:, 0], model_labels, target_type, labels)
     if values.shape[1] != len(labels):
         raise PredictionError(
             "Your predictions must return the probability distribution for the correct number of class labels. "
             f"Expected {len(labels)} columns, but received {values.shape[1]}"
         )
-    return _check_probabilities(_as_probabilities(values), labels, target_type)
+    return _check_probabilities(_as_probabilities(values, target_type), labels, target_type)
+
+
+def _one_column(p: "np.ndarray", model_labels: Sequence[Any] | None, target_type: TargetType,
+                labels: list) -> "pd.DataFrame":
+    """Spread one probability column over two labels: it belongs to the second of DRUM's column order.
+
+    That order is [negative, positive] for binary, so the column is the POSITIVE class, as DRUM documents
+    (DRUM 1.18.1 passes [positive, negative] and so gives it to the negative label: see
+    docs/compatibility.md). For multiclass it is the class labels' own order, so the column belongs to
+    the second label, as in DRUM.
+    """
+    import numpy as np
+
+    order = [labels[1], labels[0]] if target_type is TargetType.BINARY else labels
+    if model_labels is not None and len(model_labels) == 1 and normalize_label(model_labels[0]) == normalize_label(order[0]):
+        p = 1 - p  # a score hook's single column named after the first label holds that label's probability
+    return _check_probabilities(np.column_stack([1 - p, p]), order, target_type)
 
 
 def _frame(values: "np.ndarray", columns: Sequence[Any]) -> "pd.DataFrame":
@@ -194,11 +206,40 @@ def _column_index(columns: tuple) -> "pd.Index":
     return pd.Index(list(columns))
 
 
-def _as_probabilities(values: "np.ndarray") -> "np.ndarray":
+def _as_numbers(values: "np.ndarray", target_type: TargetType) -> "np.ndarray":
+    """Numbers stay as they are (booleans become 1.0/0.0, as DRUM's float cast makes them); anything else is the
+    wrong kind of output for the target type."""
+    if values.dtype.kind in "iuf":
+        return values
     try:
+        return values.astype(float)
+    except (TypeError, ValueError):
+        raise PredictionError(
+            f"Target type '{target_type}' needs numeric predictions, but the model returned {_kind_of(values)}; "
+            "a classifier is served with --target-type binary or multiclass (and its class labels)"
+        ) from None
+
+
+def _kind_of(values: "np.ndarray") -> str:
+    """`text values such as 'yes', 'no'`: what came back, in a few words."""
+    flat = values.ravel()
+    samples = list(dict.fromkeys(flat[:1000].tolist()))[:3]
+    shown = ", ".join(repr(v) for v in samples)
+    kinds = sorted({type(v).__name__ for v in samples})
+    what = "text values" if kinds == ["str"] else f"{'/'.join(kinds)} values"
+    return f"{what} such as {shown}" if samples else f"values of dtype {values.dtype}"
+
+
+def _as_probabilities(values: "np.ndarray", target_type: TargetType) -> "np.ndarray":
+    if values.dtype.kind in "biuf":
         return values.astype(float, copy=False)
-    except (TypeError, ValueError) as exc:
-        raise PredictionError(f"Your prediction probabilities must be numbers: {exc}") from None
+    try:
+        return values.astype(float)
+    except (TypeError, ValueError):
+        raise PredictionError(
+            f"Target type '{target_type}' needs prediction probabilities (numbers), but the model returned "
+            f"{_kind_of(values)}"
+        ) from None
 
 
 def _check_probabilities(probs: "np.ndarray", labels: Sequence[Any], target_type: TargetType) -> "pd.DataFrame":

@@ -27,19 +27,28 @@ def create_app(predictor, settings: ServerSettings | None = None, *, load_error:
                       JSON_SORT_KEYS=False)
     app.url_map.merge_slashes = False  # "//predict/" must not redirect (clients drop POST bodies)
     routes.register(app, state)
-    app.wsgi_app = Envelope(app.wsgi_app, state)
+    extended = False
+    if predictor is not None:
+        from drumkit.server.flask_extension import apply_extension
+
+        extended = apply_extension(app, predictor.code_dir.path) is not None
+    # With an extension, every request goes through Flask so that its hooks apply to every route.
+    app.wsgi_app = Envelope(app.wsgi_app, state, lean=not extended)
     app.extensions["drumkit"] = state
-    _self_check(app, state)
+    _self_check(app, state, extended)
     return app
 
 
-def _self_check(app, state: ServerState) -> None:
+def _self_check(app, state: ServerState, extended: bool = False) -> None:
     """Answer one request through the whole stack before declaring the server ready (`/health/`)."""
     from drumkit.server.paths import spellings
 
     path = spellings(state.settings.url_prefix, "/ping/")[0]
     response = app.test_client().get(path, headers={"X-Request-ID": "self-check"})
     expected = 513 if state.load_error is not None else 200
-    if response.status_code != expected or not response.is_json:
+    ok = response.status_code == expected and response.is_json
+    if extended and 400 <= response.status_code < 500:
+        ok = True  # the extension guards /ping/ (HTTP auth, ...) and answered: the stack works
+    if not ok:
         raise DrumkitError(f"The server failed its self-check: GET {path} answered {response.status}")
     state.ready = state.load_error is None

@@ -40,11 +40,13 @@ def status_line(code: int) -> str:
 class Envelope:
     """WSGI middleware: wraps `app.wsgi_app`."""
 
-    def __init__(self, inner, state: ServerState):
+    def __init__(self, inner, state: ServerState, lean: bool = True):
         self.inner = inner
         self.state = state
         prefix = state.settings.url_prefix
-        self.lean_paths = all_spellings(prefix, PREDICT_ROUTES) if state.load_error is None else set()
+        # `lean=False` (a custom_flask.py extension is installed): Flask answers every route, hooks and all.
+        lean = lean and state.load_error is None
+        self.lean_paths = all_spellings(prefix, PREDICT_ROUTES) if lean else set()
         self.timed_paths = all_spellings(prefix, PREDICT_ROUTES + UNSTRUCTURED_ROUTES + TRANSFORM_ROUTES)
         self.max_body = state.settings.max_body_size
 

@@ -21,16 +21,23 @@ def to_response(answer: Answer):
     return Response(answer.body, answer.status, answer.headers, content_type=answer.content_type)
 
 
+BLUEPRINT = "model_api"
+# DRUM's endpoint names (`model_api.<name>`): Flask extensions such as HTTP auth exempt routes by them.
+_GET_ENDPOINTS = {"root": "ping", "ping": "ping", "health": "health", "info": "info", "stats": "stats",
+                  "capabilities": "capabilities"}
+
+
 def register(app, state: ServerState) -> None:
-    """Add every route under the prefix, plus JSON handlers for every error."""
-    from flask import request
+    """Add every route under the prefix (blueprint `model_api`, DRUM's endpoint names), plus JSON error handlers."""
+    from flask import Blueprint, request
 
     prefix = state.settings.url_prefix
+    api = Blueprint(BLUEPRINT, __name__)
 
-    def add(route: str, name: str, view, method: str) -> None:
-        for i, path in enumerate(spellings(prefix, route)):
-            app.add_url_rule(path, endpoint=f"{name}:{route}:{i}", view_func=view, methods=[method],
-                             strict_slashes=False)
+    def add(routes, endpoint: str, view, method: str) -> None:
+        for route in routes:
+            for path in spellings(prefix, route):
+                api.add_url_rule(path, endpoint=endpoint, view_func=view, methods=[method], strict_slashes=False)
 
     def guarded(view):
         def run(*args, **kwargs):
@@ -72,21 +79,21 @@ def register(app, state: ServerState) -> None:
         files = request.files if intake.is_multipart(request.content_type) else None
         return handlers.transform(state.predictor, sample, files)
 
-    def unstructured() -> Answer:
+    def predict_unstructured() -> Answer:
         state.predictor.require(TargetType.UNSTRUCTURED)
         mimetype, charset = intake.split_content_type(request.content_type)
         return handlers.unstructured(state.predictor, request.get_data(cache=False), mimetype, charset,
                                      request.args, dict(request.headers))
 
+    views = {"ping": guarded(ping), "health": guarded(health), "info": guarded(info),
+             "capabilities": guarded(capabilities), "stats": stats}
     for name, route in GET_ROUTES.items():
-        view = {"root": ping, "ping": ping, "health": health, "info": info, "capabilities": capabilities}.get(name)
-        add(route, name, stats if name == "stats" else guarded(view), "GET")
-    for route in PREDICT_ROUTES:
-        add(route, "predict", guarded(predict), "POST")
-    for route in UNSTRUCTURED_ROUTES:
-        add(route, "unstructured", guarded(unstructured), "POST")
-    for route in TRANSFORM_ROUTES:
-        add(route, "transform", guarded(transform), "POST")
+        endpoint = _GET_ENDPOINTS[name]
+        add([route], endpoint, views[endpoint], "GET")
+    add(PREDICT_ROUTES, "predict", guarded(predict), "POST")
+    add(UNSTRUCTURED_ROUTES, "predict_unstructured", guarded(predict_unstructured), "POST")
+    add(TRANSFORM_ROUTES, "transform", guarded(transform), "POST")
+    app.register_blueprint(api)
 
     from drumkit.server import chat
 

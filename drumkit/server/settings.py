@@ -34,3 +34,30 @@ def normalize_prefix(prefix: str | None) -> str:
     """`pfx/v2/` -> `/pfx/v2`; empty or `/` -> ''."""
     prefix = (prefix or "").strip().strip("/")
     return f"/{prefix}" if prefix else ""
+
+
+def workers_from_env(environ=None) -> int:
+    """DataRobot's worker count: `CUSTOM_MODEL_WORKERS`, as an env var or a runtime parameter; else 1."""
+    import json
+    import os
+
+    from drumkit.errors import ConfigError
+
+    env = os.environ if environ is None else environ
+    raw = env.get("CUSTOM_MODEL_WORKERS")
+    source = "CUSTOM_MODEL_WORKERS"
+    if raw is None and "MLOPS_RUNTIME_PARAM_CUSTOM_MODEL_WORKERS" in env:
+        source = "runtime parameter CUSTOM_MODEL_WORKERS"
+        try:
+            raw = json.loads(env["MLOPS_RUNTIME_PARAM_CUSTOM_MODEL_WORKERS"])["payload"]
+        except (ValueError, KeyError, TypeError):
+            raw = env["MLOPS_RUNTIME_PARAM_CUSTOM_MODEL_WORKERS"]
+    if raw is None or str(raw).strip() == "":
+        return 1
+    try:
+        value = float(raw)
+    except (TypeError, ValueError):
+        value = -1
+    if value < 1 or value != int(value):
+        raise ConfigError(f"{source} must be a whole number of workers, 1 or more, not '{raw}'")
+    return int(value)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qsl
 
-from drumkit.validate.metadata_schema import METADATA_FILE, check_metadata_file
+from drumkit.predictor.metadata_schema import METADATA_FILE, check_metadata_file
 from drumkit.validate.model_checks import (
     BASIC, DETERMINISM, INPUT_SCHEMA, NULLS, ROW_BY_ROW, ROW_COUNT, FailureSink, Limits, Progress,
     StructuredChecks, failure_text,

@@ -14,7 +14,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from drumkit.errors import ModelLoadError
+from drumkit.errors import ModelLoadError, PayloadError
 
 # DRUM's lookup order when no score hook is given (2.4). lightgbm (not a DRUM predictor) goes before
 # sklearn because its sklearn-API models are also scikit-learn estimators.
@@ -136,6 +136,58 @@ def adapter_for(model: Any) -> ModuleType | None:
 def imported(name: str) -> ModuleType | None:
     """The framework module if something already imported it: no model of it can exist otherwise."""
     return sys.modules.get(name)
+
+
+COLNAMES_HINT = "send the column names (X.colnames in a request, --sparse-column-file for score)"
+
+
+def align_columns(frame: Any, needed: Any) -> Any:
+    """The frame with the columns a model was fitted on (`needed`), or a PayloadError naming the difference.
+
+    A sparse payload without column names (its columns are 0..n-1) is scored by position, as DRUM does.
+    Named sparse columns must be the model's names (in any order). Dense input must hold the model's
+    columns (a ColumnTransformer may use extra ones).
+    """
+    columns = getattr(frame, "columns", None)
+    if needed is None or columns is None:
+        return frame
+    needed = [str(name) for name in needed]
+    if unnamed_columns(frame):
+        if len(columns) != len(needed):
+            raise PayloadError(
+                f"The input has {len(columns)} unnamed columns but the model was fitted on {len(needed)} named ones "
+                f"({_shown(needed)}); {COLNAMES_HINT}"
+            )
+        return frame.set_axis(needed, axis=1)
+    present = set(map(str, columns))
+    missing = [name for name in needed if name not in present]
+    if _is_sparse(frame):
+        wanted = set(needed)
+        unexpected = [str(name) for name in columns if str(name) not in wanted]
+        if missing or unexpected:
+            parts = [f"missing {_shown(missing)}"] * bool(missing) + [f"not in the model {_shown(unexpected)}"] * bool(unexpected)
+            raise PayloadError(f"The sparse input's column names differ from the model's: {'; '.join(parts)}")
+        return frame if list(map(str, columns)) == needed else frame[needed]
+    if missing:
+        raise PayloadError(f"The input lacks {len(missing)} column(s) the model needs: {_shown(missing)}")
+    return frame
+
+
+def unnamed_columns(frame: Any) -> bool:
+    """True for a frame whose columns are only positions 0..n-1 (a sparse payload sent without names)."""
+    pandas = sys.modules.get("pandas")
+    columns = getattr(frame, "columns", None)
+    return pandas is not None and isinstance(columns, pandas.RangeIndex) and len(columns) > 0
+
+
+def _is_sparse(frame: Any) -> bool:
+    pandas = sys.modules.get("pandas")
+    return pandas is not None and len(frame.columns) > 0 and all(
+        isinstance(dtype, pandas.SparseDtype) for dtype in frame.dtypes)
+
+
+def _shown(names: list[str], limit: int = 10) -> str:
+    return ", ".join(names[:limit]) + (f" and {len(names) - limit} more" if len(names) > limit else "")
 
 
 def final_step(model: Any) -> Any:

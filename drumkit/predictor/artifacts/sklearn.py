@@ -6,7 +6,8 @@ import pickle
 from pathlib import Path
 from typing import Any
 
-from drumkit.errors import PayloadError, PredictionError
+from drumkit.errors import PredictionError
+from drumkit.predictor.artifacts import align_columns
 from drumkit.predictor.targets import TargetType
 
 NAME = "scikit-learn"
@@ -37,7 +38,7 @@ def predict(model: Any, frame: Any, target_type: TargetType) -> tuple[Any, list 
     """`predict_proba` with `classes_` for classification, `predict` for regression, anomaly and geopoint."""
     import numpy as np
 
-    _require_columns(model, frame)
+    frame = align_columns(frame, getattr(model, "feature_names_in_", None))
     if target_type.is_classification:
         if not hasattr(model, "predict_proba"):
             raise PredictionError(f"{type(model).__name__} has no predict_proba, so it cannot serve target type '{target_type}'")
@@ -46,19 +47,6 @@ def predict(model: Any, frame: Any, target_type: TargetType) -> tuple[Any, list 
     if target_type in (TargetType.REGRESSION, TargetType.ANOMALY, TargetType.GEO_POINT):
         return np.asarray(model.predict(frame)), None
     raise PredictionError(f"Target type '{target_type}' is not supported by the scikit-learn predictor")
-
-
-def _require_columns(model: Any, frame: Any) -> None:
-    """A payload lacking columns the model was fitted on is the caller's error (HTTP 422), named in one line."""
-    needed = getattr(model, "feature_names_in_", None)
-    columns = getattr(frame, "columns", None)
-    if needed is None or columns is None:
-        return
-    present = set(columns)
-    missing = [str(name) for name in needed if name not in present]
-    if missing:
-        shown = ", ".join(missing[:10]) + (f" and {len(missing) - 10} more" if len(missing) > 10 else "")
-        raise PayloadError(f"The input lacks {len(missing)} column(s) the model needs: {shown}")
 
 
 def transform(model: Any, frame: Any) -> Any:

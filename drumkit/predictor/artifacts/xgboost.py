@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from drumkit.errors import PredictionError
-from drumkit.predictor.artifacts import final_step, imported
+from drumkit.predictor.artifacts import align_columns, final_step, imported
 from drumkit.predictor.artifacts import sklearn as sklearn_adapter
 from drumkit.predictor.targets import TargetType
 
@@ -42,5 +42,5 @@ def predict(model: Any, frame: Any, target_type: TargetType) -> tuple[Any, list 
     if not (target_type.is_classification or target_type in (TargetType.REGRESSION, TargetType.ANOMALY)):
         raise PredictionError(f"Target type '{target_type}' is not supported by the xgboost predictor")
     # A Booster trained on a bare array has no feature names and would refuse the CSV's header.
-    data = frame if model.feature_names is not None else frame.to_numpy()
+    data = align_columns(frame, model.feature_names) if model.feature_names is not None else frame.to_numpy()
     return np.asarray(model.predict(xgboost.DMatrix(data))), None

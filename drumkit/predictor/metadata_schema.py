@@ -14,9 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from drumkit.predictor.targets import TARGET_TYPE_NAMES
+
 METADATA_FILE = "model-metadata.yaml"
 
-# DRUM 1.18.1 accepts these target types; drumkit runs them all.
+# DRUM 1.18.1 accepts these target types; drumkit runs those of TargetType.
 DRUM_TARGET_TYPES = (
     "regression", "binary", "multiclass", "multilabel", "anomaly", "transform", "unstructured",
     "textgeneration", "geopoint", "vectordatabase", "agenticworkflow",
@@ -110,12 +112,13 @@ class _Checker:
                 self.error(child, key_node, f"duplicate key '{key}' (DRUM refuses duplicate keys)")
                 continue
             if keys is not None and key not in keys and not open_keys:
-                self.error(child, key_node, f"unexpected key '{key}' not in schema{did_you_mean(key, keys)}")
+                self.error(child, key_node, f"unexpected key not in schema '{key}'{did_you_mean(key, keys)}")
                 continue
             out[key] = value_node
-        for key, required in (keys or {}).items():
-            if required and key not in out:
-                self.error(_join(path, key), self.lines.get(path) or node, f"required key '{key}' is missing")
+        missing = sorted(key for key, required in (keys or {}).items() if required and key not in out)
+        if missing:  # strictyaml's words, as DRUM prints them
+            names = "', '".join(missing)
+            self.error(path, self.lines.get(path) or node, f"required key(s) '{names}' not found")
         return out
 
     def sequence(self, node, path: str) -> list | None:
@@ -235,16 +238,24 @@ def check_metadata_text(text: str, code_dir: Path | None = None) -> list[Problem
     return sorted(checker.problems, key=lambda p: (p.line or 0, p.path))
 
 
-def check_metadata_file(code_dir: Path) -> list[Problem] | None:
-    """Problems in `<code_dir>/model-metadata.yaml`, or None when the file does not exist."""
+def read_metadata_file(code_dir: Path) -> str | None:
+    """The text of `<code_dir>/model-metadata.yaml`, None when there is no such file; ValueError when unreadable."""
     path = Path(code_dir) / METADATA_FILE
     if not path.is_file():
         return None
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        return [Problem("", None, f"cannot read {METADATA_FILE}: {exc}")]
-    return check_metadata_text(text, Path(code_dir))
+        raise ValueError(f"cannot read {path}: {exc}") from None
+
+
+def check_metadata_file(code_dir: Path) -> list[Problem] | None:
+    """Problems in `<code_dir>/model-metadata.yaml`, or None when the file does not exist."""
+    try:
+        text = read_metadata_file(code_dir)
+    except ValueError as exc:
+        return [Problem("", None, str(exc))]
+    return None if text is None else check_metadata_text(text, Path(code_dir))
 
 
 def _check_top(c: _Checker, top: dict) -> None:
@@ -262,6 +273,8 @@ def _check_top(c: _Checker, top: dict) -> None:
     target = None
     if "targetType" in top:
         target = c.choice(top["targetType"], "targetType", DRUM_TARGET_TYPES, "target type")
+        if target is not None and target not in TARGET_TYPE_NAMES:
+            c.warn("targetType", top["targetType"], f"DRUM knows target type '{target}' but drumkit cannot run it")
     if "validation" in top:
         _check_validation(c, top["validation"])
     inference = c.mapping(top["inferenceModel"], "inferenceModel", INFERENCE_KEYS) if "inferenceModel" in top else None
@@ -348,9 +361,11 @@ def _check_label_requirements(c: _Checker, inference: dict | None, node, target:
         inference = inference or {}
         has_list, has_file = "classLabels" in inference, "classLabelsFile" in inference
         if has_list and has_file:
-            c.error(where, line, "either classLabels or classLabelsFile should be provided, but not both")
+            c.error(where, line, "Error - for multiclass classification, either the class labels or a class labels "
+                                 f"file should be provided in {METADATA_FILE} file, but not both.")
         elif not has_list and not has_file:
-            c.error(where, line, f"a {target} model needs classLabels or classLabelsFile")
+            c.error(where, line, "Error - for multiclass classification, either the class labels or a class labels "
+                                 f"file must be provided in {METADATA_FILE} file (classLabels or classLabelsFile).")
         elif has_list:
             items = getattr(inference["classLabels"], "value", None)
             if isinstance(items, list) and 0 < len(items) < 2:

@@ -1,0 +1,1 @@
+"""`datarobot_drum.drum`: only the exceptions module is provided."""
