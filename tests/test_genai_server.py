@@ -29,6 +29,14 @@ def echo(text: str) -> str:
     return "Echo: " + text
 
 
+def gated_stream(server, gate, text: str = MESSAGES[0]["content"]):
+    """A streamed chat whose hook waits for the file `gate` after its first chunk: (first chunk, the rest)."""
+    stream = client(server).chat.completions.create(
+        model="dummy", messages=[{"role": "user", "content": text}], stream=True, extra_body={"gate": str(gate)})
+    chunks = iter(stream)
+    return next(chunks), chunks
+
+
 def wait_until(condition, timeout: float = POLL_TIMEOUT, what: str = "condition"):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -173,11 +181,7 @@ def test_chat_routes_live_under_the_prefix_only(chat_server):
 def test_first_chunk_arrives_before_the_last_is_produced(chat_server, tmp_path):
     # The hook yields its first chunk, then waits for the gate file, which exists only once we hold that chunk.
     gate = tmp_path / "gate"
-    stream = client(chat_server).chat.completions.create(
-        model="dummy", messages=[{"role": "user", "content": "first then rest"}], stream=True,
-        extra_body={"gate": str(gate)})
-    chunks = iter(stream)
-    first = next(chunks)
+    first, chunks = gated_stream(chat_server, gate, "first then rest")
     assert first.choices[0].delta.content == "Echo:"
     assert not gate.exists()
     gate.write_text("open")
@@ -197,10 +201,7 @@ def test_client_going_away_stops_the_hooks_iteration(chat_server, tmp_path):
 
 def test_an_open_stream_does_not_block_other_requests(chat_server, tmp_path):
     gate = tmp_path / "gate"
-    stream = client(chat_server).chat.completions.create(
-        model="dummy", messages=MESSAGES, stream=True, extra_body={"gate": str(gate)})
-    chunks = iter(stream)
-    next(chunks)  # the stream is open and its hook is blocked until the gate opens
+    _, chunks = gated_stream(chat_server, gate)  # the stream is open and its hook waits until the gate opens
     try:
         for path in ("/ping/", "/health/", "/info/"):
             assert requests.get(chat_server.url(path), timeout=5).status_code == 200
@@ -217,10 +218,7 @@ def test_an_open_stream_does_not_block_other_requests(chat_server, tmp_path):
 def test_sigterm_lets_an_open_stream_finish(chat_dir, logs, tmp_path):
     server = serverproc.start(["--code-dir", str(chat_dir), "--max-workers", "2"], logs)
     gate = tmp_path / "gate"
-    stream = client(server).chat.completions.create(
-        model="dummy", messages=MESSAGES, stream=True, extra_body={"gate": str(gate)})
-    chunks = iter(stream)
-    next(chunks)
+    _, chunks = gated_stream(server, gate)
     server.proc.send_signal(signal.SIGTERM)
     # Stopping: new connections are refused while the stream stays open.
     wait_until(lambda: _refused(server), what="the server to stop accepting")
@@ -232,11 +230,7 @@ def test_sigterm_lets_an_open_stream_finish(chat_dir, logs, tmp_path):
 
 def test_sigterm_closes_a_stream_that_outlives_the_drain_timeout(chat_dir, logs, tmp_path):
     server = serverproc.start(["--code-dir", str(chat_dir), "--drain-timeout", "1"], logs)
-    gate = tmp_path / "never-opened"
-    stream = client(server).chat.completions.create(
-        model="dummy", messages=MESSAGES, stream=True, extra_body={"gate": str(gate)})
-    chunks = iter(stream)
-    next(chunks)
+    _, chunks = gated_stream(server, tmp_path / "never-opened")
     outcome: list = []
 
     def read_rest():
