@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from drumkit import __version__
+from drumkit.predictor import codecs
 from drumkit.predictor.targets import TargetType
 from drumkit.server import handlers, intake
 from drumkit.server.answers import Answer, error_answer, json_answer, message
 from drumkit.server.paths import GET_ROUTES, PREDICT_ROUTES, TRANSFORM_ROUTES, UNSTRUCTURED_ROUTES, spellings
+from drumkit.server.openapi import openapi_json
 from drumkit.server.settings import DRUM_API_VERSION
 from drumkit.server.state import ServerState
 from drumkit.server.stats import stats_body
@@ -56,15 +58,24 @@ def register(app, state: ServerState) -> None:
     def capabilities() -> Answer:
         return json_answer(handlers.capabilities_body())
 
-    def stats():
-        try:
-            return to_response(json_answer(stats_body(state.timings, state.processes, state.supervisor_pid)))
-        except Exception as exc:
-            return to_response(error_answer(exc))
+    def unguarded(view):  # answers even on the error server
+        def run():
+            try:
+                return to_response(view())
+            except Exception as exc:
+                return to_response(error_answer(exc))
+        return run
+
+    def stats() -> Answer:
+        return json_answer(stats_body(state.timings, state.processes, state.supervisor_pid))
+
+    def openapi() -> Answer:
+        return Answer(200, openapi_json(prefix))
 
     def predict() -> Answer:
         state.predictor.require(TargetType.REGRESSION)
-        return handlers.predict(state.predictor, intake.from_request(request, state.predictor.reads_any_payload))
+        sample = intake.from_request(request, state.predictor.reads_any_payload)
+        return handlers.predict(state.predictor, sample, request.headers.get("Accept"))
 
     def transform() -> Answer:
         state.predictor.require(TargetType.TRANSFORM)
@@ -74,13 +85,16 @@ def register(app, state: ServerState) -> None:
 
     def unstructured() -> Answer:
         state.predictor.require(TargetType.UNSTRUCTURED)
-        mimetype, charset = intake.split_content_type(request.content_type)
+        mimetype, charset = codecs.split_content_type(request.content_type)
         return handlers.unstructured(state.predictor, request.get_data(cache=False), mimetype, charset,
                                      request.args, dict(request.headers))
 
     for name, route in GET_ROUTES.items():
-        view = {"root": ping, "ping": ping, "health": health, "info": info, "capabilities": capabilities}.get(name)
-        add(route, name, stats if name == "stats" else guarded(view), "GET")
+        if name in ("stats", "openapi"):
+            add(route, name, unguarded(stats if name == "stats" else openapi), "GET")
+            continue
+        view = {"root": ping, "ping": ping, "health": health, "info": info, "capabilities": capabilities}[name]
+        add(route, name, guarded(view), "GET")
     for route in PREDICT_ROUTES:
         add(route, "predict", guarded(predict), "POST")
     for route in UNSTRUCTURED_ROUTES:

@@ -27,7 +27,7 @@ def _json_error_channel():
     from waitress.channel import HTTPChannel
     from waitress.task import ErrorTask
 
-    from drumkit.server.encode import dumps
+    from drumkit.predictor.codecs.json_codec import dumps
 
     class JsonErrorTask(ErrorTask):
         def execute(self):

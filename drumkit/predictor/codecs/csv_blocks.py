@@ -11,6 +11,7 @@ import re
 from typing import IO, Callable, Iterator
 
 from drumkit.errors import PayloadError
+from drumkit.predictor.codecs import RESTART
 
 # pandas' default NA strings (pandas._libs.parsers.STR_NA_VALUES), spelled out to stay import-free.
 PANDAS_NA_VALUES = [
@@ -112,11 +113,6 @@ def read_csv_bytes(data: bytes):
     return to_pandas_frame(table)
 
 
-# Below this size pandas' own reader beats pyarrow plus the dtype fixes (1 row: 1 ms vs 2 ms; 7.5 MB:
-# 65 ms vs 90 ms of CPU on the server benchmark's table), and it is by definition what read_csv gives.
-SMALL_CSV_BYTES = 16 << 20
-
-
 def read_small_csv_bytes(data: bytes):
     """Decode a small CSV payload with pandas.read_csv itself, as DRUM does (blank lines kept for one column)."""
     import io
@@ -156,9 +152,6 @@ def _widen(arrow_type):
 
 class _LateNulls(Exception):
     """An integer or boolean column met its first missing value after frames went out."""
-
-
-RESTART = None  # yielded by `stream_csv` in place of a frame: discard what came so far, frames start over
 
 
 def split_rows(source: IO[bytes], block_size: int) -> Iterator[bytes]:
