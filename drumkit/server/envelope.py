@@ -7,6 +7,7 @@ build their answer with the same `handlers.predict`.
 
 from __future__ import annotations
 
+import io
 import logging
 import time
 import uuid
@@ -107,6 +108,10 @@ def _content_length(environ) -> int:
 
 def _read_body(environ, length: int) -> bytes:
     stream = environ["wsgi.input"]
+    if isinstance(stream, io.BytesIO) and stream.tell() == 0:
+        # waitress buffers the body in a BytesIO: getvalue() shares its bytes, read() would copy them.
+        data = stream.getvalue()
+        return data if not length or len(data) == length else data[:length]
     if length:
         return stream.read(length)
     if environ.get("wsgi.input_terminated"):

@@ -74,19 +74,21 @@ def to_pandas_frame(table, has_nulls: set[str] | None = None):
     """Arrow table/batch -> DataFrame with read_csv's dtypes; `has_nulls` names columns missing values elsewhere in the file."""
     import numpy as np
     import pandas as pd
-    import pyarrow as pa
     import pyarrow.types as pat
 
     has_nulls = has_nulls or set()
+    for arrow_field in table.schema:
+        if pat.is_binary(arrow_field.type) or pat.is_large_binary(arrow_field.type):
+            # pyarrow keeps undecodable text as bytes; pandas.read_csv (so DRUM) refuses it.
+            raise PayloadError(f"{_NOT_UTF8} Column '{arrow_field.name}' is not valid UTF-8.")
     frame = table.to_pandas()
     n_rows = len(frame)
     for i, arrow_field in enumerate(table.schema):
         name = arrow_field.name
         kind = arrow_field.type
+        if not (pat.is_null(kind) or pat.is_integer(kind) or pat.is_boolean(kind)):
+            continue  # floats and text come out of to_pandas as read_csv has them
         column = frame.iloc[:, i]
-        if pat.is_binary(kind) or pat.is_large_binary(kind):
-            # pyarrow keeps undecodable text as bytes; pandas.read_csv (so DRUM) refuses it.
-            raise PayloadError(f"{_NOT_UTF8} Column '{name}' is not valid UTF-8.")
         if pat.is_null(kind):
             frame.isetitem(i, pd.Series(np.full(n_rows, np.nan), index=frame.index) if n_rows else column.astype(object))
         elif pat.is_integer(kind) and name in has_nulls and column.dtype != np.float64:
@@ -96,12 +98,12 @@ def to_pandas_frame(table, has_nulls: set[str] | None = None):
     return frame
 
 
-def read_csv_bytes(data: bytes):
+def read_csv_bytes(data: bytes, use_threads: bool = True):
     """Decode a whole CSV payload into the DataFrame `pandas.read_csv` would give."""
     import pyarrow as pa
 
     try:
-        table = _read_block(data, {})
+        table = _read_block(data, {}, use_threads)
         if table.num_columns == 1 and b"\n\n" in data.replace(b"\r\n", b"\n"):
             # DRUM re-reads single-column CSVs keeping blank lines (trailing ones too) as missing rows.
             table = _read_keep_blank_lines(data, {f.name: f.type for f in table.schema})
@@ -252,16 +254,17 @@ def stream_csv(open_source: Callable[[], IO[bytes]], block_size: int) -> Iterato
             yield RESTART, 0
 
 
-def _read_block(data: bytes, types: dict):
+def _read_block(data: bytes, types: dict, use_threads: bool = True):
     """One block of rows (with the header line) as an Arrow table; dates stay text, as read_csv leaves them."""
-    import io
-
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
-    table = pacsv.read_csv(io.BytesIO(data), parse_options=_parse_options(), convert_options=_convert_options(types))
+    source = pa.py_buffer(data)  # no copy: BytesIO(data) would copy the whole body
+    read_options = pacsv.ReadOptions(use_threads=use_threads, block_size=max(1 << 20, len(data) // 8))
+    table = pacsv.read_csv(pa.BufferReader(source), read_options=read_options, parse_options=_parse_options(),
+                           convert_options=_convert_options(types))
     temporal = {f.name: pa.string() for f in table.schema if _is_temporal(f.type)}
     if temporal:
-        table = pacsv.read_csv(io.BytesIO(data), parse_options=_parse_options(),
+        table = pacsv.read_csv(pa.BufferReader(source), read_options=read_options, parse_options=_parse_options(),
                                convert_options=_convert_options({**types, **temporal}))
     return table
