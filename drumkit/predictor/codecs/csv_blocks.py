@@ -104,9 +104,6 @@ def read_csv_bytes(data: bytes, use_threads: bool = True):
 
     try:
         table = _read_block(data, {}, use_threads)
-        if table.num_columns == 1 and b"\n\n" in data.replace(b"\r\n", b"\n"):
-            # DRUM re-reads single-column CSVs keeping blank lines (trailing ones too) as missing rows.
-            table = _read_keep_blank_lines(data, {f.name: f.type for f in table.schema})
         table = table.rename_columns(pandas_column_names(table.column_names))
     except pa.ArrowInvalid as exc:
         raise PayloadError(f"Could not parse the CSV input: {_short(str(exc).splitlines()[0])}") from None
@@ -130,15 +127,6 @@ def read_small_csv_bytes(data: bytes):
     except ValueError as exc:  # ParserError, EmptyDataError: one line, never the payload itself
         raise PayloadError(f"Could not parse the CSV input: {_short(str(exc).splitlines()[0])}") from None
     return frame
-
-
-def _read_keep_blank_lines(data: bytes, column_types: dict | None = None):
-    import io
-
-    import pyarrow.csv as pacsv
-
-    options = _parse_options(ignore_empty_lines=False)
-    return pacsv.read_csv(io.BytesIO(data), parse_options=options, convert_options=_convert_options(column_types))
 
 
 def _widen(arrow_type):
@@ -267,4 +255,9 @@ def _read_block(data: bytes, types: dict, use_threads: bool = True):
     if temporal:
         table = pacsv.read_csv(pa.BufferReader(source), read_options=read_options, parse_options=_parse_options(),
                                convert_options=_convert_options({**types, **temporal}))
+    if table.num_columns == 1 and b"\n\n" in data.replace(b"\r\n", b"\n"):
+        # DRUM re-reads single-column CSVs keeping blank lines (trailing ones too) as missing rows.
+        table = pacsv.read_csv(pa.BufferReader(source), read_options=read_options,
+                               parse_options=_parse_options(ignore_empty_lines=False),
+                               convert_options=_convert_options({f.name: f.type for f in table.schema}))
     return table
