@@ -75,8 +75,8 @@ def test_extra_output_is_joined_across_blocks(predictor):
 
 
 def test_a_body_over_the_block_size_is_answered_as_a_whole_body_would_be(hooks, predictor, tmp_path_factory):
-    data = late_changes_csv(250_000)
-    assert len(data) > codecs.BLOCK_BYTES
+    data = late_changes_csv(300_000)
+    assert len(data) > 2 * codecs.BODY_BLOCK_BYTES
     server = serverproc.start(["--code-dir", str(hooks)], tmp_path_factory.mktemp("blocks_server"))
     try:
         response = server.post("/predict/", data=data, headers={"Content-Type": "text/csv"})

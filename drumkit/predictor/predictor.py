@@ -168,7 +168,7 @@ class Predictor:
         mimetype: str | None = None,
         charset: str | None = None,
         sparse_colnames: list[str] | None = None,
-        block_bytes: int = codecs.BLOCK_BYTES,
+        block_bytes: int = codecs.BODY_BLOCK_BYTES,
     ) -> Predictions:
         """Decode a payload and predict; the raw bytes reach `score` as `binary_data`, as in DRUM.
 

@@ -7,7 +7,6 @@ fixes of `csv_blocks`; row blocks keep the whole payload's dtypes (`csv_blocks.s
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 from typing import Iterator
 
@@ -31,9 +30,9 @@ def decode(data: bytes, _colnames=None):
 
 def iter_body(data: bytes, block_bytes: int) -> Iterator:
     """Row blocks of a CSV body with the whole body's dtypes (RESTART when a type changes late)."""
-    from drumkit.predictor.codecs.csv_blocks import stream_csv
+    from drumkit.predictor.codecs.csv_blocks import stream_csv_bytes
 
-    for frame, _done in stream_csv(lambda: io.BytesIO(data), block_bytes):
+    for frame, _done in stream_csv_bytes(data, block_bytes):
         yield frame
 
 
