@@ -4,17 +4,19 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from drumkit.predictor import payload as codecs
+from drumkit.predictor import codecs
 from drumkit.predictor.targets import TargetType
 from drumkit.server.answers import Answer
-from drumkit.server.encode import predictions_json
 from drumkit.server.intake import Payload, from_files
+from drumkit.server.negotiate import answer_format
 
 
-def predict(predictor, sample: Payload) -> Answer:
-    """Structured predictions as DRUM's JSON: the same `predict_payload` call `drumkit score` relies on."""
+def predict(predictor, sample: Payload, accept: str | None = None) -> Answer:
+    """Structured predictions as DRUM's JSON, or as CSV or Arrow when `Accept` asks: the same `predict_payload` as `score`."""
     predictions = predictor.predict_payload(sample.data, sample.fmt, sample.mimetype, sample.charset, sample.colnames)
-    return Answer(200, predictions_json(predictions, predictor.target_type.is_classification))
+    body, content_type = codecs.encode_predictions(predictions, answer_format(accept),
+                                                   predictor.target_type.is_classification)
+    return Answer(200, body, content_type)
 
 
 def transform(predictor, sample: Payload, files: Mapping[str, Any] | None) -> Answer:
