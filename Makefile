@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
 
-.PHONY: demo test bench clean
+.PHONY: demo test bench bench-server clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,12 @@ test: $(VENV)/.installed-test
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/score_bench.py
+
+# wrk (Debian's package) when it can be installed; otherwise the script's Python load generator.
+bench-server: $(VENV)/.installed-test
+	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+		apt-get update -qq && apt-get install -y -qq wrk >/dev/null; } || echo "wrk not installed: using the Python load generator"
+	$(BIN)/python benchmarks/server_bench.py --repeat 2 --with-drum
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -1,14 +1,23 @@
-"""Prediction-server benchmark: `drumkit server` under load, against the in-process floor, with issue 3's targets.
+"""Prediction-server benchmark: `drumkit server` on real batches against the in-process floor (and DRUM), with issue 9's targets.
 
-Builds a light model (a custom.py whose score is one numpy dot over the numeric columns, so the
-server's own cost shows) and the scikit-learn pipeline of `score_bench.py`, plus CSV/Arrow payloads,
-in a temp folder it removes afterwards. Each server runs in its own process; the load comes from a
-separate process: `wrk` when it is on PATH (this script installs nothing), else a Python client
-(one process per connection, http.client keep-alive). The floor runs in one more process: decode
-the same payload with pandas, predict, encode JSON, in a loop, for the same time, right after each
-server measurement (so a busy machine slows both sides of each ratio alike).
+What it builds (in a temp folder it removes afterwards): the light model (a custom.py whose
+`score` selects the 20 numeric columns by name and does one numpy dot, so the server's own cost
+shows), the scikit-learn pipeline of `score_bench.py`, and payloads from score_bench's generator:
+1-row, 100-row, 10k-row and 100k-row (~19 MB) CSVs, a 10k-row Arrow IPC stream and a 10k-row
+Parquet file.
 
-    .venv/bin/python benchmarks/server_bench.py [--duration S] [--repeat N] [--client auto|wrk|python] [--light-only] [--json]
+The floor is one Python process, no HTTP, doing what a user would write by hand in a loop:
+`pandas.read_csv` (or `pyarrow.ipc` / `pyarrow.parquet` for those payloads) -> the same model ->
+`{"predictions": ...}` with pandas `to_json`. It runs for the same time right after each server
+measurement of the same payload (`--repeat N` alternates them N times and keeps the best of each),
+so a busy machine slows both sides of a ratio alike. Peak RSS is each process's VmHWM.
+
+The load comes from `wrk` when it is on PATH (`apt-get install wrk`; `make bench-server` installs
+it), else from a Python client (one process per connection, raw keep-alive sockets). `--with-drum`
+also runs DRUM 1.18.1 on the light model in the same run, from its own venv (made once with
+`pip install datarobot-drum==1.18.1` under --drum-venv).
+
+    python benchmarks/server_bench.py [--duration S] [--repeat N] [--with-drum] [--client auto|wrk|python] [--json]
 """
 
 from __future__ import annotations
@@ -31,49 +40,51 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 import score_bench  # noqa: E402  (the same generated table and pipeline as the score benchmark)
 
-# Issue 3's targets for the light model.
-ONE_WORKER_VS_FLOOR = 1.0
-TWO_WORKERS_VS_ONE = 1.8
-READY_SECONDS = 1.5
+DRUM_VERSION = "1.18.1"
+ARROW_TYPE = "application/vnd.apache.arrow.stream"
+MEDIA = {"csv": "text/csv", "arrow": ARROW_TYPE, "parquet": "application/vnd.apache.parquet"}
 
 LIGHT_CUSTOM = '''
 import numpy as np
 import pandas as pd
 
+COLUMNS = [f"num{i}" for i in range(20)]
+WEIGHTS = np.linspace(0.5, 1.5, len(COLUMNS))
+
+
+def load_model(code_dir):
+    return "light"  # DRUM 1.18.1 refuses a code dir with neither an artifact nor load_model
+
 
 def score(data, model, **kwargs):
-    numeric = data.select_dtypes("number")
-    weights = np.linspace(0.5, 1.5, numeric.shape[1])
-    return pd.DataFrame({"Predictions": numeric.to_numpy(dtype=float) @ weights})
+    return pd.DataFrame({"Predictions": data[COLUMNS].to_numpy(dtype=float) @ WEIGHTS})
 '''
 
-# The floor: one process, no HTTP. Reads payload files named on argv, loops for a fixed time each,
-# prints {name: {"rps":..., "p50":..., "p99":...}}.
+# The floor: one process, no HTTP. argv: kind, code_dir, seconds, name=fmt=path. Prints
+# {name: {"rps", "p50", "p99", "n"}, "peak_rss_mib": VmHWM}.
 FLOOR = r'''
 import io, json, pickle, sys, time
-import numpy as np, pandas as pd, pyarrow as pa, pyarrow.ipc
+import pandas as pd, pyarrow as pa, pyarrow.ipc, pyarrow.parquet as pq
 kind, code_dir, seconds = sys.argv[1], sys.argv[2], float(sys.argv[3])
 if kind == "light":
     sys.path.insert(0, code_dir)
     import custom
-    predict = lambda frame: custom.score(frame, None)["Predictions"].to_numpy()
+    predict = lambda frame: custom.score(frame, None)["Predictions"]
 else:
     with open(f"{code_dir}/model.pkl", "rb") as handle:
         model = pickle.load(handle)
-    predict = model.predict
-def decode(body, fmt):
-    if fmt == "arrow":
-        return pa.ipc.open_stream(pa.py_buffer(body)).read_all().to_pandas()
-    return pd.read_csv(io.BytesIO(body))
+    predict = lambda frame: pd.Series(model.predict(frame))
+DECODE = {"csv": lambda body: pd.read_csv(io.BytesIO(body)),
+          "arrow": lambda body: pa.ipc.open_stream(pa.py_buffer(body)).read_all().to_pandas(),
+          "parquet": lambda body: pq.read_table(pa.BufferReader(body)).to_pandas()}
 out = {}
 for spec in sys.argv[4:]:
     name, fmt, path = spec.split("=", 2)
     body = open(path, "rb").read()
+    decode = DECODE[fmt]
     def once():
-        values = np.asarray(predict(decode(body, fmt)), dtype=float)
-        return json.dumps({"predictions": [None if v != v or v in (float("inf"), float("-inf")) else v
-                                           for v in values.tolist()]}).encode()
-    for _ in range(5):
+        return ('{"predictions":' + predict(decode(body)).to_json(orient="values") + "}").encode()
+    for _ in range(3):
         once()
     times = []
     deadline = time.perf_counter() + seconds
@@ -84,35 +95,55 @@ for spec in sys.argv[4:]:
     times.sort()
     out[name] = {"rps": len(times) / sum(times), "p50": times[len(times) // 2],
                  "p99": times[min(len(times) - 1, int(len(times) * 0.99))], "n": len(times)}
+status = open("/proc/self/status").read() if sys.platform.startswith("linux") else ""
+hwm = [line.split()[1] for line in status.splitlines() if line.startswith("VmHWM:")]
+out["peak_rss_mib"] = int(hwm[0]) / 1024 if hwm else None
 print(json.dumps(out))
 '''
 
-# The Python load generator: one process per connection, each a keep-alive http.client loop.
+# The Python load generator: one process per connection, each a keep-alive loop on a raw socket
+# (http.client costs ~0.2 ms a request, as much as a 1-row prediction).
 CLIENT = r'''
-import http.client, json, multiprocessing as mp, sys, time
-host, port, path, content_type, body_path, conns, seconds = sys.argv[1:8]
+import json, multiprocessing as mp, socket, sys, time
+host, port, path, content_type, accept, body_path, conns, seconds = sys.argv[1:9]
 body = open(body_path, "rb").read()
+head = (f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: {content_type}\r\n"
+        + (f"Accept: {accept}\r\n" if accept else "") + f"Content-Length: {len(body)}\r\n\r\n").encode()
+request = head + body
+def answer(sock, buffer):
+    while b"\r\n\r\n" not in buffer:
+        chunk = sock.recv(262144)
+        if not chunk:
+            raise ConnectionError("closed")
+        buffer += chunk
+    header, _, rest = buffer.partition(b"\r\n\r\n")
+    status = int(header.split(b" ", 2)[1])
+    length = int(next(line.split(b":", 1)[1] for line in header.split(b"\r\n") if line.lower().startswith(b"content-length:")))
+    while len(rest) < length:
+        chunk = sock.recv(max(262144, length - len(rest)))
+        if not chunk:
+            raise ConnectionError("closed")
+        rest += chunk
+    return status, rest[length:]
 def run(queue):
-    conn = http.client.HTTPConnection(host, int(port), timeout=120)
-    headers = {"Content-Type": content_type}
-    times, bad = [], 0
+    sock = socket.create_connection((host, int(port)))
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    times, bad, buffer = [], 0, b""
     deadline = time.perf_counter() + float(seconds)
     while time.perf_counter() < deadline:
         t = time.perf_counter()
-        conn.request("POST", path, body=body, headers=headers)
-        response = conn.getresponse()
-        response.read()
+        sock.sendall(request)
+        status, buffer = answer(sock, buffer)
         times.append(time.perf_counter() - t)
-        bad += response.status != 200
+        bad += status != 200
     queue.put((times, bad))
 if __name__ == "__main__":
-    queue = mp.get_context("fork").Queue()
-    procs = [mp.get_context("fork").Process(target=run, args=(queue,)) for _ in range(int(conns))]
-    start = time.perf_counter()
+    ctx = mp.get_context("fork")
+    queue = ctx.Queue()
+    procs = [ctx.Process(target=run, args=(queue,)) for _ in range(int(conns))]
     for p in procs: p.start()
     results = [queue.get() for _ in procs]
     for p in procs: p.join()
-    elapsed = time.perf_counter() - start
     times = sorted(t for r in results for t in r[0])
     print(json.dumps({"rps": len(times) / float(seconds), "p50": times[len(times) // 2],
                       "p99": times[min(len(times) - 1, int(len(times) * 0.99))], "n": len(times),
@@ -122,26 +153,30 @@ if __name__ == "__main__":
 WRK_LUA = '''
 local f = io.open("{body}", "rb"); local body = f:read("*all"); f:close()
 wrk.method = "POST"; wrk.body = body; wrk.headers["Content-Type"] = "{content_type}"
+{accept}
 '''
 
-SCENARIOS = [  # name, payload, concurrency
-    ("1-row CSV, c=1", "one_csv", 1),
-    ("1-row CSV, c=8", "one_csv", 8),
-    ("100-row CSV, c=1", "hundred_csv", 1),
-    ("10k-row CSV, c=1", "tenk_csv", 1),
-    ("10k-row Arrow, c=1", "tenk_arrow", 1),
+# name, payload, concurrency, Accept. One worker unless the name says otherwise.
+LIGHT_CASES = [
+    ("1-row CSV", "one_csv", 1, None),
+    ("100-row CSV", "hundred_csv", 1, None),
+    ("10k-row CSV", "tenk_csv", 1, None),
+    ("10k-row Arrow", "tenk_arrow", 1, None),
+    ("10k-row Parquet", "tenk_parquet", 1, None),
+    ("10k-row Arrow in, Arrow out", "tenk_arrow", 1, ARROW_TYPE),
 ]
-MEDIA = {"csv": "text/csv", "arrow": "application/x-apache-arrow-stream"}
 
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=float, default=5.0, help="seconds per measurement (default 5)")
-    parser.add_argument("--client", choices=("auto", "wrk", "python"), default="auto")
-    parser.add_argument("--light-only", action="store_true", help="skip the scikit-learn pipeline")
     parser.add_argument("--repeat", type=int, default=1,
                         help="alternate server and floor runs N times and keep the best of each (steadier ratios)")
-    parser.add_argument("--threads", type=int, default=None, help="--threads for the server (default: its own)")
+    parser.add_argument("--client", choices=("auto", "wrk", "python"), default="auto")
+    parser.add_argument("--with-drum", action="store_true", help=f"also run DRUM {DRUM_VERSION} (its own venv)")
+    parser.add_argument("--drum-venv", type=Path, default=Path.home() / ".cache" / "drumkit-bench" / f"drum-{DRUM_VERSION}",
+                        help="where the DRUM venv lives (made on first use)")
+    parser.add_argument("--light-only", action="store_true", help="skip the scikit-learn pipeline")
     parser.add_argument("--workdir", type=Path, default=None)
     parser.add_argument("--keep", action="store_true")
     parser.add_argument("--json", action="store_true")
@@ -149,10 +184,12 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def build_payloads(root: Path) -> dict[str, tuple[str, Path]]:
-    """1-row, 100-row and 10k-row CSVs and a 10k-row Arrow stream from score_bench's generator."""
+    """The CSV, Arrow and Parquet payloads, all cut from one seeded 100k-row table."""
     import pyarrow as pa
+    import pyarrow.parquet as pq
 
-    table = score_bench.make_table(10_000, seed=3)
+    big = score_bench.make_table(100_000, seed=3)
+    table = big.slice(0, 10_000)
     payloads = {}
     score_bench.write_one_row(table, root / "one.csv")
     payloads["one_csv"] = ("csv", root / "one.csv")
@@ -160,11 +197,15 @@ def build_payloads(root: Path) -> dict[str, tuple[str, Path]]:
     payloads["hundred_csv"] = ("csv", root / "hundred.csv")
     score_bench.write_csv(table, root / "tenk.csv")
     payloads["tenk_csv"] = ("csv", root / "tenk.csv")
+    score_bench.write_csv(big, root / "hundredk.csv")
+    payloads["hundredk_csv"] = ("csv", root / "hundredk.csv")
     sink = pa.BufferOutputStream()
     with pa.ipc.new_stream(sink, table.schema) as writer:
         writer.write_table(table)
     (root / "tenk.arrow").write_bytes(sink.getvalue().to_pybytes())
     payloads["tenk_arrow"] = ("arrow", root / "tenk.arrow")
+    pq.write_table(table, root / "tenk.parquet")
+    payloads["tenk_parquet"] = ("parquet", root / "tenk.parquet")
     return payloads
 
 
@@ -182,40 +223,57 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-class Server:
-    """A `drumkit server` process: started, timed to ready, measured, stopped by PID."""
+def peak_rss_mib(pid: int) -> float | None:
+    """VmHWM of a process (Linux), in MiB."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
 
-    def __init__(self, code_dir: Path, workers: int, logs: Path, threads: int | None):
-        self.port = free_port()
-        cmd = [*score_bench.drumkit_command(), "server", "--code-dir", str(code_dir),
-               "--address", f"127.0.0.1:{self.port}", "--max-workers", str(workers)]
-        if threads:
-            cmd += ["--threads", str(threads)]
-        self.log = logs / f"server-{self.port}.log"
+
+class Server:
+    """A server process (drumkit or DRUM): started, waited for, stopped by PID."""
+
+    def __init__(self, cmd: list[str], logs: Path, port: int, env: dict | None = None):
+        self.port = port
+        self.log = logs / f"server-{port}.log"
         started = time.perf_counter()
         with open(self.log, "wb") as log:
-            self.proc = subprocess.Popen(cmd, stdout=log, stderr=log)
+            self.proc = subprocess.Popen(cmd, stdout=log, stderr=log, env=env)
         self.ready_seconds = self._wait_ready(started)
 
+    @classmethod
+    def drumkit(cls, code_dir: Path, workers: int, logs: Path) -> "Server":
+        port = free_port()
+        return cls([*score_bench.drumkit_command(), "server", "--code-dir", str(code_dir),
+                    "--address", f"127.0.0.1:{port}", "--max-workers", str(workers)], logs, port)
+
+    @classmethod
+    def drum(cls, venv: Path, code_dir: Path, logs: Path) -> "Server":
+        port = free_port()
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+        return cls([str(venv / "bin" / "drum"), "server", "--code-dir", str(code_dir), "--target-type", "regression",
+                    "--address", f"127.0.0.1:{port}"], logs, port, env)
+
     def _wait_ready(self, started: float) -> float:
-        deadline = started + 120
+        deadline = started + 180
         while time.perf_counter() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"server exited: {self.log.read_text()[-2000:]}")
             try:
                 conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
-                conn.request("GET", "/health/")
+                conn.request("GET", "/ping/")
                 if conn.getresponse().status == 200:
                     return time.perf_counter() - started
             except OSError:
-                time.sleep(0.005)
-        raise RuntimeError("server not ready in 120 s")
+                time.sleep(0.01)
+        raise RuntimeError("server not ready in 180 s")
 
-    def rss_mib(self) -> float:
-        import psutil
-
-        proc = psutil.Process(self.proc.pid)
-        return sum(p.memory_info().rss for p in [proc, *proc.children(recursive=True)]) / 2**20
+    def peak_rss_mib(self) -> float | None:
+        return peak_rss_mib(self.proc.pid)
 
     def stop(self) -> int:
         self.proc.send_signal(signal.SIGTERM)
@@ -226,12 +284,13 @@ class Server:
             return self.proc.wait(timeout=60)
 
 
-def run_wrk(port: int, payload: tuple[str, Path], conns: int, seconds: float, root: Path) -> dict:
+def run_wrk(port: int, payload: tuple[str, Path], conns: int, accept: str | None, seconds: float, root: Path) -> dict:
     fmt, path = payload
-    script = root / f"post_{fmt}.lua"
-    script.write_text(WRK_LUA.format(body=path, content_type=MEDIA[fmt]))
-    out = subprocess.run(["wrk", "-t", str(min(conns, 2)), "-c", str(conns), "-d", f"{max(1, round(seconds))}s", "--latency",
-                          "-s", str(script), f"http://127.0.0.1:{port}/predict/"],
+    script = root / f"post_{fmt}_{'a' if accept else 'j'}.lua"
+    script.write_text(WRK_LUA.format(body=path, content_type=MEDIA[fmt],
+                                     accept=f'wrk.headers["Accept"] = "{accept}"' if accept else ""))
+    out = subprocess.run(["wrk", "-t", str(min(conns, 2)), "-c", str(conns), "-d", f"{max(1, round(seconds))}s",
+                          "--latency", "--timeout", "60s", "-s", str(script), f"http://127.0.0.1:{port}/predict/"],
                          capture_output=True, text=True, check=True).stdout
 
     def latency(label: str) -> float:
@@ -245,113 +304,207 @@ def run_wrk(port: int, payload: tuple[str, Path], conns: int, seconds: float, ro
             "n": int(re.search(r"(\d+) requests in", out).group(1))}
 
 
-def run_python_client(port: int, payload: tuple[str, Path], conns: int, seconds: float) -> dict:
+def run_python_client(port: int, payload: tuple[str, Path], conns: int, accept: str | None, seconds: float) -> dict:
     fmt, path = payload
-    out = subprocess.run([sys.executable, "-c", CLIENT, "127.0.0.1", str(port), "/predict/", MEDIA[fmt], str(path),
-                          str(conns), str(seconds)], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run([sys.executable, "-c", CLIENT, "127.0.0.1", str(port), "/predict/", MEDIA[fmt], accept or "",
+                          str(path), str(conns), str(seconds)], capture_output=True, text=True, check=True).stdout
     return json.loads(out)
 
 
-def check_predictions(port: int, payloads: dict, code_dir: Path, kind: str) -> bool:
-    """The server's answer for the 100-row CSV equals the model's own predictions, float for float."""
-    import io
-    import pickle
-
-    import pandas as pd
-
-    body = payloads["hundred_csv"][1].read_bytes()
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-    conn.request("POST", "/predict/", body=body, headers={"Content-Type": "text/csv"})
-    served = json.loads(conn.getresponse().read())["predictions"]
-    frame = pd.read_csv(io.BytesIO(body))
-    if kind == "light":
-        numeric = frame.select_dtypes("number")
-        import numpy as np
-
-        expected = (numeric.to_numpy(dtype=float) @ np.linspace(0.5, 1.5, numeric.shape[1])).tolist()
-    else:
-        with open(code_dir / "model.pkl", "rb") as handle:
-            expected = pickle.load(handle).predict(frame).tolist()
-    expected = [None if v != v else v for v in expected]  # NaN predictions are null in JSON
-    return served == expected
-
-
-def floor(kind: str, code_dir: Path, payloads: dict, seconds: float) -> dict:
-    specs = [f"{name}={fmt}={path}" for name, (fmt, path) in payloads.items()]
+def floor(kind: str, code_dir: Path, payloads: dict, names: list[str], seconds: float) -> dict:
+    specs = [f"{name}={payloads[name][0]}={payloads[name][1]}" for name in names]
     out = subprocess.run([sys.executable, "-c", FLOOR, kind, str(code_dir), str(seconds), *specs],
                          capture_output=True, text=True, check=True).stdout
     return json.loads(out)
 
 
-def bench_model(kind: str, code_dir: Path, payloads: dict, args, root: Path, load) -> dict:
-    """Each server figure is measured right after the floor for the same payload, so load drift hits both."""
-    report: dict = {}
+def expected_predictions(kind: str, code_dir: Path, body: bytes) -> list:
+    import io
+    import pickle
 
-    def measure(port: int, name: str, payload: str, conns: int) -> dict:
+    import numpy as np
+    import pandas as pd
+
+    frame = pd.read_csv(io.BytesIO(body))
+    if kind == "light":
+        values = frame[[f"num{i}" for i in range(20)]].to_numpy(dtype=float) @ np.linspace(0.5, 1.5, 20)
+    else:
+        with open(code_dir / "model.pkl", "rb") as handle:
+            values = pickle.load(handle).predict(frame)
+    return [None if v != v else v for v in values.tolist()]  # NaN predictions are null in JSON
+
+
+def check_answers(port: int, payloads: dict, code_dir: Path, kind: str) -> dict:
+    """The 100-row CSV's JSON answer equals the model's own predictions, float for float; CSV and Arrow answers hold the same."""
+    import io
+
+    import pandas as pd
+    import pyarrow as pa
+
+    body = payloads["hundred_csv"][1].read_bytes()
+    expected = expected_predictions(kind, code_dir, body)
+
+    def post(accept: str | None) -> bytes:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        conn.request("POST", "/predict/", body=body, headers={"Content-Type": "text/csv", **({"Accept": accept} if accept else {})})
+        return conn.getresponse().read()
+
+    checks = {"json": json.loads(post(None))["predictions"] == expected}
+    as_csv = pd.read_csv(io.BytesIO(post("text/csv")))["Predictions"].tolist()
+    checks["csv"] = [None if v != v else v for v in as_csv] == expected
+    as_arrow = pa.ipc.open_stream(pa.py_buffer(post(ARROW_TYPE))).read_all().column("Predictions").to_pylist()
+    checks["arrow"] = [None if v != v else v for v in as_arrow] == expected
+    return checks
+
+
+def drum_venv(path: Path) -> Path:
+    """The DRUM venv, made on first use with pip (needs PyPI)."""
+    if not (path / "bin" / "drum").exists():
+        print(f"making {path} with pip install datarobot-drum=={DRUM_VERSION} (once)...", file=sys.stderr)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        base = getattr(sys, "_base_executable", sys.executable)
+        subprocess.run([base, "-m", "venv", str(path)], check=True)
+        subprocess.run([str(path / "bin" / "python"), "-m", "pip", "install", "--quiet", f"datarobot-drum=={DRUM_VERSION}"],
+                       check=True)
+    return path
+
+
+class Bench:
+    """Runs servers and floors for one model; each server figure is measured next to its floor."""
+
+    def __init__(self, args, root: Path, payloads: dict, load):
+        self.args, self.root, self.payloads, self.load = args, root, payloads, load
+
+    def measure(self, server: Server, payload: str, conns: int, accept: str | None, kind: str, code_dir: Path) -> dict:
         best, best_floor = None, None
-        for _ in range(max(args.repeat, 1)):
-            figures = load(port, payloads[payload], conns)
-            base = floor(kind, code_dir, {payload: payloads[payload]}, args.duration)[payload]
+        for _ in range(max(self.args.repeat, 1)):
+            figures = self.load(server.port, self.payloads[payload], conns, accept)
+            base = floor(kind, code_dir, self.payloads, [payload], self.args.duration)
+            base = {**base[payload], "peak_rss_mib": base["peak_rss_mib"]}
             best = figures if best is None or figures["rps"] > best["rps"] else best
             best_floor = base if best_floor is None or base["rps"] > best_floor["rps"] else best_floor
-        best["floor"] = best_floor
-        return best
+        return {**best, "floor": best_floor}
 
-    one = Server(code_dir, 1, root, args.threads)
-    try:
-        report["ready_seconds"] = one.ready_seconds
-        report["rss_idle_mib_1w"] = one.rss_mib()
-        report["correct"] = check_predictions(one.port, payloads, code_dir, kind)
-        report["one_worker"] = {name: measure(one.port, name, payload, conns) for name, payload, conns in SCENARIOS}
-        report["rss_after_mib_1w"] = one.rss_mib()
-    finally:
-        report["exit_1w"] = one.stop()
-    two = Server(code_dir, 2, root, args.threads)
-    try:
-        report["two_workers"] = {name: measure(two.port, name, payload, conns)
-                                 for name, payload, conns in SCENARIOS[:2]}
-        report["rss_after_mib_2w"] = two.rss_mib()
-    finally:
-        report["exit_2w"] = two.stop()
-    return report
+    def light(self, code_dir: Path) -> dict:
+        report: dict = {"cases": {}}
+        one = Server.drumkit(code_dir, 1, self.root)
+        try:
+            report["ready_seconds"] = one.ready_seconds
+            report["checks"] = check_answers(one.port, self.payloads, code_dir, "light")
+            for name, payload, conns, accept in LIGHT_CASES:
+                report["cases"][name] = self.measure(one, payload, conns, accept, "light", code_dir)
+            report["cases"]["10k-row CSV, c=4"] = self.measure(one, "tenk_csv", 4, None, "light", code_dir)
+        finally:
+            report["exit_1w"] = one.stop()
+        fresh = Server.drumkit(code_dir, 1, self.root)  # its own process, so its peak RSS is this case's
+        try:
+            report["cases"]["100k-row CSV"] = case = self.measure(fresh, "hundredk_csv", 1, None, "light", code_dir)
+            case["peak_rss_mib"] = fresh.peak_rss_mib()
+        finally:
+            report["exit_fresh"] = fresh.stop()
+        two = Server.drumkit(code_dir, 2, self.root)
+        try:
+            report["cases"]["10k-row CSV, 2 workers, c=4"] = self.measure(two, "tenk_csv", 4, None, "light", code_dir)
+        finally:
+            report["exit_2w"] = two.stop()
+        return report
+
+    def sklearn(self, code_dir: Path) -> dict:
+        server = Server.drumkit(code_dir, 1, self.root)
+        try:
+            checks = check_answers(server.port, self.payloads, code_dir, "sklearn")
+            case = self.measure(server, "tenk_csv", 1, None, "sklearn", code_dir)
+        finally:
+            code = server.stop()
+        return {"checks": checks, "cases": {"10k-row CSV": case}, "exit_1w": code}
+
+    def drum(self, code_dir: Path) -> dict:
+        venv = drum_venv(self.args.drum_venv)
+        server = Server.drum(venv, code_dir, self.root)
+        try:
+            served = json.loads(_post(server.port, self.payloads["hundred_csv"][1].read_bytes()))["predictions"]
+            correct = served == expected_predictions("light", code_dir, self.payloads["hundred_csv"][1].read_bytes())
+            cases = {name: self.measure(server, payload, 1, None, "light", code_dir)
+                     for name, payload in (("1-row CSV", "one_csv"), ("10k-row CSV", "tenk_csv"))}
+        finally:
+            server.stop()
+        return {"correct": correct, "cases": cases}
+
+
+def _post(port: int, body: bytes) -> bytes:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    conn.request("POST", "/predict/", body=body, headers={"Content-Type": "text/csv"})
+    return conn.getresponse().read()
+
+
+def targets(report: dict) -> list[tuple[str, float | None, str, bool | None]]:
+    """(label, value, target, met) for every target of issue 9; met None when not measured."""
+    light = report["light"]["cases"]
+
+    def vs_floor(name: str, floor_of: str | None = None) -> float:
+        return light[name]["rps"] / light[floor_of or name]["floor"]["rps"]
+
+    rows = [
+        ("1-row CSV vs floor", vs_floor("1-row CSV"), 1.1),
+        ("100-row CSV vs floor", vs_floor("100-row CSV"), 1.0),
+        ("10k-row CSV vs floor", vs_floor("10k-row CSV"), 1.3),
+        ("10k-row Arrow vs the Arrow floor", vs_floor("10k-row Arrow"), 1.0),
+        ("10k-row Parquet vs the Parquet floor", vs_floor("10k-row Parquet"), 1.0),
+        ("100k-row CSV vs floor", vs_floor("100k-row CSV"), 1.3),
+        ("100k-row CSV: floor peak RSS / worker peak RSS",
+         light["100k-row CSV"]["floor"]["peak_rss_mib"] / light["100k-row CSV"]["peak_rss_mib"], 1.0),
+        ("10k CSV: 2 workers c=4 vs 1 worker c=1",
+         light["10k-row CSV, 2 workers, c=4"]["rps"] / light["10k-row CSV"]["rps"], 1.7),
+        ("Arrow in + Accept Arrow, 10k vs the JSON floor (10k CSV)",
+         light["10k-row Arrow in, Arrow out"]["rps"] / light["10k-row CSV"]["floor"]["rps"], 3.0),
+    ]
+    out = [(label, value, f">= {target}", value >= target) for label, value, target in rows]
+    out.insert(-1, ("10k CSV: 2 workers c=4 vs 1 worker c=4 (info)",
+                    light["10k-row CSV, 2 workers, c=4"]["rps"] / light["10k-row CSV, c=4"]["rps"], "", None))
+    out.append(("Arrow in + Accept Arrow, 10k vs the Arrow JSON floor (info)",
+                light["10k-row Arrow in, Arrow out"]["rps"] / light["10k-row Arrow"]["floor"]["rps"], "", None))
+    if "sklearn" in report:
+        case = report["sklearn"]["cases"]["10k-row CSV"]
+        value = case["rps"] / case["floor"]["rps"]
+        out.append(("sklearn pipeline, 10k-row CSV vs its floor", value, ">= 1.0", value >= 1.0))
+    if "drum" in report:
+        drum = report["drum"]["cases"]
+        for name, target in (("10k-row CSV", 1.5), ("1-row CSV", None)):
+            value = light[name]["rps"] / drum[name]["rps"]
+            out.append((f"{name} vs DRUM {DRUM_VERSION}", value, f">= {target}" if target else "",
+                        value >= target if target else None))
+    return out
 
 
 def render(report: dict) -> str:
-    lines = [f"client: {report['client']}, {report['duration']}s per measurement, {os.cpu_count()} CPUs",
-             f"{'model / measure':42} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'floor r/s':>10} {'ratio':>7}"]
-    for kind, data in report["models"].items():
-        for workers in ("one_worker", "two_workers"):
-            for name, figures in data[workers].items():
-                base = figures["floor"]["rps"]
-                label = f"{kind}, {1 if workers == 'one_worker' else 2} worker(s), {name}"
-                lines.append(f"{label:42} {figures['rps']:9.1f} {figures['p50'] * 1e3:8.2f} {figures['p99'] * 1e3:8.2f} "
-                             f"{base:10.1f} {figures['rps'] / base:6.2f}x" + (f"  ({figures['errors']} errors)"
-                                                                              if figures.get("errors") else ""))
-        lines.append(f"{kind}: time to ready {data['ready_seconds']:.2f}s, RSS idle {data['rss_idle_mib_1w']:.0f} MiB, "
-                     f"after load {data['rss_after_mib_1w']:.0f} MiB (1 worker), {data['rss_after_mib_2w']:.0f} MiB "
-                     f"(2 workers + supervisor); predictions equal the model's: {data['correct']}; "
-                     f"exit codes after SIGTERM: {data['exit_1w']}, {data['exit_2w']}")
-    lines.append("")
-    lines.append(f"{'target (light model)':58} {'value':>8} {'target':>8}  result")
+    lines = [f"drumkit server benchmark: load from {report['client']}, {report['duration']}s per measurement, "
+             f"best of {report['repeat']}, {os.cpu_count()} CPUs, load average before: {report['loadavg']}",
+             "floor = one process, no HTTP: read_csv / pyarrow.ipc / pyarrow.parquet -> model -> to_json; "
+             "ratio = server req/s / floor req/s (same run)", "",
+             f"{'model / case (1 worker, c=1 unless said)':44} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
+             f"{'floor r/s':>10} {'ratio':>7}"]
+    sections = [("light", report["light"]), *(("sklearn", report[k]) for k in ("sklearn",) if k in report)]
+    if "drum" in report:
+        sections.append((f"DRUM {DRUM_VERSION} (light)", report["drum"]))
+    for kind, data in sections:
+        for name, fig in data["cases"].items():
+            base = fig["floor"]["rps"]
+            lines.append(f"{kind + ', ' + name:44} {fig['rps']:8.1f} {fig['p50'] * 1e3:8.2f} {fig['p99'] * 1e3:8.2f} "
+                         f"{base:10.1f} {fig['rps'] / base:6.2f}x" + (f"  ({fig['errors']} errors)" if fig.get("errors") else ""))
+    light = report["light"]
+    big = light["cases"]["100k-row CSV"]
+    lines.append(f"100k-row CSV peak RSS: worker {big['peak_rss_mib']:.0f} MiB, floor {big['floor']['peak_rss_mib']:.0f} MiB")
+    lines.append(f"answers equal the model's own predictions (JSON, CSV, Arrow): light {light['checks']}"
+                 + (f", sklearn {report['sklearn']['checks']}" if "sklearn" in report else "")
+                 + (f", DRUM {report['drum']['correct']}" if "drum" in report else ""))
+    lines.append(f"time to ready {light['ready_seconds']:.2f}s; exit codes after SIGTERM: "
+                 f"{light['exit_1w']}, {light['exit_fresh']}, {light['exit_2w']}")
+    if report.get("drum_error"):
+        lines.append(f"DRUM not measured: {report['drum_error']}")
+    lines += ["", f"{'target':62} {'value':>7} {'target':>8}  result"]
     for label, value, target, ok in report["targets"]:
-        lines.append(f"{label:58} {value:8.2f} {target:>8}  {'PASS' if ok else 'MISS'}")
+        lines.append(f"{label:62} {value:7.2f} {target:>8}  {'info' if ok is None else 'PASS' if ok else 'MISS'}")
     return "\n".join(lines)
-
-
-def targets(models: dict) -> list:
-    light = models["light"]
-    one_c1 = light["one_worker"]["1-row CSV, c=1"]["rps"]
-    one_c8 = light["one_worker"]["1-row CSV, c=8"]["rps"]
-    two_c8 = light["two_workers"]["1-row CSV, c=8"]["rps"]
-    floor_rps = light["one_worker"]["1-row CSV, c=1"]["floor"]["rps"]
-    return [
-        ("1 worker, 1-row CSV, c=1 vs floor (x)", one_c1 / floor_rps, f">= {ONE_WORKER_VS_FLOOR}",
-         one_c1 / floor_rps >= ONE_WORKER_VS_FLOOR),
-        ("2 workers c=8 vs 1 worker c=1 (x)", two_c8 / one_c1, f">= {TWO_WORKERS_VS_ONE}",
-         two_c8 / one_c1 >= TWO_WORKERS_VS_ONE),
-        ("2 workers c=8 vs 1 worker c=8 (x, info)", two_c8 / one_c8, "", True),
-        ("time to ready (s)", light["ready_seconds"], f"< {READY_SECONDS}", light["ready_seconds"] < READY_SECONDS),
-    ]
 
 
 def main(argv=None) -> int:
@@ -363,16 +516,25 @@ def main(argv=None) -> int:
     try:
         payloads = build_payloads(root)
         if client == "wrk":
-            load = lambda port, payload, conns: run_wrk(port, payload, conns, args.duration, root)  # noqa: E731
+            load = lambda port, payload, conns, accept: run_wrk(port, payload, conns, accept, args.duration, root)  # noqa: E731
         else:
-            load = lambda port, payload, conns: run_python_client(port, payload, conns, args.duration)  # noqa: E731
-        models = {"light": bench_model("light", build_light(root), payloads, args, root, load)}
+            load = lambda port, payload, conns, accept: run_python_client(port, payload, conns, accept, args.duration)  # noqa: E731
+        report = {"client": client, "duration": args.duration, "repeat": args.repeat,
+                  "loadavg": " ".join(f"{x:.2f}" for x in os.getloadavg())}
+        bench = Bench(args, root, payloads, load)
+        light_dir = build_light(root)
+        report["light"] = bench.light(light_dir)
         if not args.light_only:
-            models["sklearn"] = bench_model("sklearn", score_bench.build_code_dir(root), payloads, args, root, load)
-        report = {"client": client, "duration": args.duration, "models": models}
-        report["targets"] = targets(models)
+            report["sklearn"] = bench.sklearn(score_bench.build_code_dir(root))
+        if args.with_drum:
+            try:
+                report["drum"] = bench.drum(light_dir)
+            except (subprocess.CalledProcessError, RuntimeError, OSError) as exc:
+                report["drum_error"] = f"{type(exc).__name__}: {exc}"[:500]
+        report["targets"] = targets(report)
         print(json.dumps(report, indent=2) if args.json else render(report))
-        ok = all(m["correct"] and m["exit_1w"] == 0 and m["exit_2w"] == 0 for m in models.values())
+        light = report["light"]
+        ok = all(light["checks"].values()) and light["exit_1w"] == light["exit_fresh"] == light["exit_2w"] == 0
         return 0 if ok else 1
     finally:
         if args.keep:

@@ -5,7 +5,7 @@ import io
 import pandas as pd
 import pytest
 
-from drumkit.predictor.csv_reader import RESTART, split_rows, stream_csv
+from drumkit.predictor.codecs.csv_blocks import RESTART, split_rows, stream_csv
 
 TRICKY = (
     'id,text,value\n'

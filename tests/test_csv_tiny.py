@@ -7,7 +7,7 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from drumkit.predictor.csv_tiny import read_tiny_csv
+from drumkit.predictor.codecs.csv_tiny import read_tiny_csv
 
 TOKENS = st.one_of(
     st.integers(-(2**70), 2**70).map(str),

@@ -12,8 +12,8 @@ import scipy.io
 import scipy.sparse
 
 from drumkit.errors import PayloadError
-from drumkit.predictor import payload
-from drumkit.predictor.csv_reader import pandas_column_names, read_csv_bytes
+from drumkit.predictor import codecs as payload
+from drumkit.predictor.codecs.csv_blocks import pandas_column_names, read_csv_bytes
 
 
 def drum_read_csv(data: bytes) -> pd.DataFrame:

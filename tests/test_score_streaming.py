@@ -19,7 +19,7 @@ import pytest
 from drumkit.errors import HookError
 from drumkit.predictor.predictor import Predictor
 from drumkit.predictor.settings import ModelSettings
-from drumkit.score import reader
+from drumkit.predictor import codecs
 from drumkit.score.batch import ScoreJob, run_score
 from tests import hookmodels
 
@@ -117,7 +117,7 @@ def test_binary_streamed_to_parquet(binary_model, tmp_path):
 
 @pytest.mark.parametrize("suffix", [".parquet", ".arrow"])
 def test_parquet_and_arrow_multi_batch(tmp_path, monkeypatch, suffix):
-    monkeypatch.setattr(reader, "CHUNK_ROWS", 250)
+    monkeypatch.setattr(codecs, "BLOCK_ROWS", 250)
     code_dir = hookmodels.score_returning(tmp_path / "m", 'return pd.DataFrame({"Predictions": data["x"] * 2 - data["n"]})')
     frame = pd.DataFrame({"x": np.random.default_rng(2).normal(size=1000), "n": np.arange(1000)})
     table = pa.Table.from_pandas(frame, preserve_index=False)
@@ -170,7 +170,7 @@ def test_subprocess_streams_a_file_larger_than_a_chunk(tmp_path):
     frame.loc[rows - 500:, "late"] = "word"
     path = tmp_path / "big.csv"
     frame.to_csv(path, index=False)
-    assert path.stat().st_size > reader.CHUNK_BYTES
+    assert path.stat().st_size > codecs.BLOCK_BYTES
     code_dir = hookmodels.score_returning(tmp_path / "m", """
         text = data["late"].astype(object).where(data["late"].notna(), "")
         return pd.DataFrame({"Predictions": data["x"] / 3 + text.map(len)})

@@ -4,7 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from drumkit.score.writer import FrameWriter, float_rows_csv
+from drumkit.predictor.codecs.csv_codec import float_rows_csv
+from drumkit.score.writer import FrameWriter
 
 
 def awkward_floats(n: int = 5000) -> np.ndarray:

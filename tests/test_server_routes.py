@@ -96,7 +96,7 @@ def test_info_describes_the_model(server, regression_model):
 
 
 def test_capabilities_list_the_decodable_formats(server):
-    from drumkit.predictor import payload
+    from drumkit.predictor import codecs as payload
 
     body = server.get("/capabilities/").json()
     assert body["supported_payload_formats"] == payload.capabilities()

@@ -10,11 +10,12 @@ import pandas as pd
 import pytest
 
 from drumkit.errors import PayloadError, UsageError
-from drumkit.predictor import payload
-from drumkit.predictor.csv_reader import SMALL_CSV_BYTES, read_csv_bytes, read_small_csv_bytes
+from drumkit.predictor import codecs as payload
+from drumkit.predictor.codecs.csv_blocks import read_csv_bytes, read_small_csv_bytes
+from drumkit.predictor.codecs.csv_codec import PANDAS_MAX_BYTES
 from drumkit.predictor.predictor import Predictions
 from drumkit.server.address import parse_address
-from drumkit.server.encode import predictions_json
+from drumkit.predictor.codecs.json_codec import predictions_json
 from drumkit.server.paths import spellings
 from drumkit.server.settings import normalize_prefix
 from drumkit.server.stats import Timings
@@ -101,9 +102,9 @@ def test_small_csv_path_is_pandas_read_csv_and_agrees_with_pyarrow(data):
 
 def test_large_csv_goes_through_pyarrow_with_the_same_result():
     rng = np.random.default_rng(0)
-    frame = pd.DataFrame({"f": rng.normal(size=900_000), "s": rng.choice(["a", "b"], 900_000)})
+    frame = pd.DataFrame({"f": rng.normal(size=20_000), "s": rng.choice(["a", "b"], 20_000)})
     data = frame.to_csv(index=False).encode()
-    assert len(data) > SMALL_CSV_BYTES
+    assert len(data) > PANDAS_MAX_BYTES
     pd.testing.assert_frame_equal(payload.decode(data, payload.CSV), pd.read_csv(io.BytesIO(data)))
 
 

@@ -34,7 +34,7 @@ def score(
     real_stdout = sys.stdout.buffer
     with reported(model.show_stacktrace), contextlib.redirect_stdout(sys.stderr):
         # User prints go to stderr so stdout carries only the predictions.
-        from drumkit.predictor.payload import read_colnames
+        from drumkit.predictor.codecs import read_colnames
         from drumkit.predictor.predictor import Predictor
         from drumkit.score.batch import ScoreJob, run_score
 

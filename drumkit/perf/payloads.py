@@ -16,9 +16,9 @@ class CsvRows:
     @classmethod
     def from_file(cls, path: Path) -> "CsvRows":
         """Decode any input drumkit reads (CSV, Arrow, Parquet, MTX) and re-encode it as CSV lines."""
-        from drumkit.predictor import payload
+        from drumkit.predictor import codecs
 
-        frame = payload.decode(Path(path).read_bytes(), payload.format_for_filename(Path(path).name))
+        frame = codecs.decode(Path(path).read_bytes(), codecs.format_for_filename(Path(path).name))
         if any(str(dtype).startswith("Sparse") for dtype in frame.dtypes):
             frame = frame.sparse.to_dense()
         text = frame.to_csv(index=False, lineterminator="\n")

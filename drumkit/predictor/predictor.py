@@ -10,7 +10,7 @@ from typing import Any, Mapping
 
 from drumkit.errors import (HookError, ModelLoadError, NotSupportedError, PayloadError, PredictionError, RowCountError,
                             WrongEndpointError)
-from drumkit.predictor import artifacts, payload
+from drumkit.predictor import artifacts, codecs
 from drumkit.predictor.chat import ChatReply, call_chat, supported_models
 from drumkit.predictor.codedir import CodeDir, scan_code_dir
 from drumkit.predictor.hooks import Hooks, load_hooks
@@ -178,27 +178,51 @@ class Predictor:
         return self.spec.metadata
 
     # ---- structured ----------------------------------------------------------------------
-    def read(self, data: bytes, fmt: str = payload.CSV, sparse_colnames: list[str] | None = None) -> Any:
+    def read(self, data: bytes, fmt: str = codecs.CSV, sparse_colnames: list[str] | None = None) -> Any:
         """Payload bytes -> model input: the `read_input_data` hook, or the format's decoder."""
         if "read_input_data" in self.hooks:
             return self.hooks.call("read_input_data", data)
-        return payload.decode(data, fmt, sparse_colnames)
+        return codecs.decode(data, fmt, sparse_colnames)
 
     def predict_payload(
         self,
         data: bytes,
-        fmt: str = payload.CSV,
+        fmt: str = codecs.CSV,
         mimetype: str | None = None,
         charset: str | None = None,
         sparse_colnames: list[str] | None = None,
+        block_bytes: int = codecs.BODY_BLOCK_BYTES,
     ) -> Predictions:
-        """Decode a payload and predict; the raw bytes reach `score` as `binary_data`, as in DRUM."""
+        """Decode a payload and predict; the raw bytes reach `score` as `binary_data`, as in DRUM.
+
+        A body larger than `block_bytes` is decoded and predicted in row blocks, as `drumkit score`
+        streams a file (and, as there, `score` then gets no `binary_data`): memory follows the block,
+        not the body. A `read_input_data` hook and sparse payloads get the whole body.
+        """
         self.require(TargetType.REGRESSION)
-        frame = self.read(data, fmt, sparse_colnames)
         request = {"binary_data": data, "mimetype": mimetype, "sparse_colnames": sparse_colnames}
         if charset is not None:
             request["charset"] = charset
-        return self.predict(frame, request)
+        if len(data) > block_bytes and codecs.splits(fmt) and not self.reads_any_payload:
+            return self.predict_blocks(codecs.iter_body(data, fmt, block_bytes), {**request, "binary_data": None})
+        return self.predict(self.read(data, fmt, sparse_colnames), request)
+
+    def predict_blocks(self, frames, request: Mapping[str, Any] | None = None) -> Predictions:
+        """Predict each row block and join the answers (a RESTART from the reader drops what came before)."""
+        import pandas as pd
+
+        done: list[Predictions] = []
+        for frame in frames:
+            if frame is codecs.RESTART:
+                done = []
+                continue
+            done.append(self.predict(frame, request))
+        if len(done) == 1:
+            return done[0]
+        joined = pd.concat([p.frame for p in done], ignore_index=True)
+        extras = [p.extra for p in done if p.extra is not None]
+        extra = pd.concat(extras, ignore_index=True) if len(extras) == len(done) else None
+        return Predictions(joined, extra)
 
     def predict(self, frame: Any, request: Mapping[str, Any] | None = None) -> Predictions:
         """Run transform -> score (or the framework) -> checks -> post_process -> checks on rows."""

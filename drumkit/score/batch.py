@@ -9,11 +9,10 @@ from typing import BinaryIO, Callable
 from urllib.parse import parse_qsl
 
 from drumkit.errors import UsageError
-from drumkit.predictor import payload
-from drumkit.predictor.csv_reader import RESTART
+from drumkit.predictor import codecs
+from drumkit.predictor.codecs import BLOCK_BYTES, RESTART
 from drumkit.predictor.predictor import NONE_RESULT_TEXT, Predictor
 from drumkit.predictor.targets import TargetType
-from drumkit.score.reader import CHUNK_BYTES, iter_frames, streams
 from drumkit.score.writer import AtomicOutput, FrameWriter
 
 DEFAULT_UNSTRUCTURED_CONTENT_TYPE = "text/plain; charset=utf8"
@@ -28,7 +27,7 @@ class ScoreJob:
     sparse_colnames: tuple[str, ...] | None = None
     content_type: str | None = None
     query: str | None = None
-    chunk_bytes: int = CHUNK_BYTES
+    chunk_bytes: int = BLOCK_BYTES
 
 
 @dataclass
@@ -68,18 +67,18 @@ def run_score(
 
 
 def _score_rows(predictor: Predictor, job: ScoreJob, writer: FrameWriter, progress: Progress | None) -> ScoreResult:
-    fmt = payload.format_for_filename(job.input.name)
+    fmt = codecs.format_for_filename(job.input.name)
     colnames = list(job.sparse_colnames) if job.sparse_colnames else None
     total = os.path.getsize(job.input)
     result = ScoreResult()
-    request = {"mimetype": payload.media_type_for_format(fmt), "sparse_colnames": colnames}
-    if predictor.reads_any_payload or not streams(fmt, total, job.chunk_bytes):
+    request = {"mimetype": codecs.media_type_for_format(fmt), "sparse_colnames": colnames}
+    if predictor.reads_any_payload or not codecs.streams(fmt, total, job.chunk_bytes):
         # Read whole: read_input_data hooks, sparse files and small inputs get the file's bytes, as in DRUM.
         data = job.input.read_bytes()
         chunks = iter([(predictor.read(data, fmt, colnames), total)])
         request["binary_data"] = data
     else:
-        chunks = iter_frames(job.input, fmt, job.chunk_bytes)
+        chunks = codecs.iter_file(job.input, fmt, job.chunk_bytes)
     for frame, done in chunks:
         if frame is RESTART:
             # A column's type changed late: everything written so far used the old type.
@@ -99,7 +98,7 @@ def _score_rows(predictor: Predictor, job: ScoreJob, writer: FrameWriter, progre
 
 
 def _score_unstructured(predictor: Predictor, job: ScoreJob, writer: FrameWriter) -> ScoreResult:
-    mimetype, charset = payload.split_content_type(job.content_type or DEFAULT_UNSTRUCTURED_CONTENT_TYPE)
+    mimetype, charset = codecs.split_content_type(job.content_type or DEFAULT_UNSTRUCTURED_CONTENT_TYPE)
     # DRUM's batch mode: a plain dict where the last duplicate wins.
     query = dict(parse_qsl(job.query or "", keep_blank_values=True))
     result = predictor.predict_unstructured(job.input.read_bytes(), mimetype, charset, query)

@@ -6,7 +6,7 @@ import logging
 from dataclasses import dataclass, field
 
 from drumkit.errors import CustomHTTPError, DrumkitError
-from drumkit.server.encode import dumps
+from drumkit.predictor.codecs.json_codec import dumps
 
 log = logging.getLogger("drumkit.server")
 

@@ -13,7 +13,7 @@ from typing import Iterator
 
 from drumkit.errors import CustomHTTPError, DrumkitError, PayloadError
 from drumkit.server.answers import error_answer, json_answer, message
-from drumkit.server.encode import dumps
+from drumkit.predictor.codecs.json_codec import dumps
 from drumkit.server.paths import CHAT_ROUTES, MODELS_ROUTES, spellings
 from drumkit.server.routes import ERROR_SERVER_STATUS, to_response
 from drumkit.server.state import ServerState

@@ -7,6 +7,7 @@ build their answer with the same `handlers.predict`.
 
 from __future__ import annotations
 
+import io
 import logging
 import time
 import uuid
@@ -86,12 +87,16 @@ class Envelope:
                            f"of {self.max_body} bytes (--max-body-size)", 413)
         if method != "POST" or path not in self.lean_paths or intake.is_multipart(environ.get("CONTENT_TYPE")):
             return None
+        return self.lean_predict(environ, length)
+
+    def lean_predict(self, environ, length: int) -> Answer:
+        """The one entry of the lean path: a raw-body prediction answered without Flask."""
         predictor = self.state.predictor
         try:
             predictor.require(TargetType.REGRESSION)
             body = _read_body(environ, length)
             sample = intake.from_body(body, environ.get("CONTENT_TYPE"), predictor.reads_any_payload)
-            return handlers.predict(predictor, sample)
+            return handlers.predict(predictor, sample, environ.get("HTTP_ACCEPT"))
         except Exception as exc:  # every failure becomes a JSON body; the server keeps serving
             return error_answer(exc)
 
@@ -105,6 +110,10 @@ def _content_length(environ) -> int:
 
 def _read_body(environ, length: int) -> bytes:
     stream = environ["wsgi.input"]
+    if isinstance(stream, io.BytesIO) and stream.tell() == 0:
+        # waitress buffers the body in a BytesIO: getvalue() shares its bytes, read() would copy them.
+        data = stream.getvalue()
+        return data if not length or len(data) == length else data[:length]
     if length:
         return stream.read(length)
     if environ.get("wsgi.input_terminated"):

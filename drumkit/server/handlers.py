@@ -4,18 +4,20 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from drumkit.predictor import payload as codecs
+from drumkit.predictor import codecs
 from drumkit.predictor.targets import TargetType
 from drumkit.server.answers import Answer
-from drumkit.server.encode import predictions_json
 from drumkit.server.intake import Payload, from_files
+from drumkit.server.negotiate import answer_format
 
 
-def predict(predictor, sample: Payload) -> Answer:
-    """Structured predictions as DRUM's JSON: the same `predict_payload` call `drumkit score` relies on."""
+def predict(predictor, sample: Payload, accept: str | None = None) -> Answer:
+    """Structured predictions as DRUM's JSON, or as CSV or Arrow when `Accept` asks: the same `predict_payload` as `score`."""
     predictions = predictor.predict_payload(sample.data, sample.fmt, sample.mimetype, sample.charset, sample.colnames)
     target_type = predictor.target_type
-    return Answer(200, predictions_json(predictions, target_type.is_classification, target_type.keeps_values))
+    body, content_type = codecs.encode_predictions(predictions, answer_format(accept), target_type.is_classification,
+                                                   keep_values=target_type.keeps_values)
+    return Answer(200, body, content_type)
 
 
 def transform(predictor, sample: Payload, files: Mapping[str, Any] | None) -> Answer:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from drumkit.errors import PayloadError
-from drumkit.predictor import payload
+from drumkit.predictor import codecs
 
 MISSING_SAMPLES = (
     "Samples should be provided as:   - a csv, mtx, arrow or parquet file under `X` form-data param key.  "
@@ -24,14 +24,6 @@ class Payload:
     colnames: list[str] | None = None
 
 
-def split_content_type(content_type: str | None) -> tuple[str, str | None]:
-    """`text/csv; charset=latin-1` -> ('text/csv', 'latin-1'); the mimetype lower-cased."""
-    from werkzeug.http import parse_options_header
-
-    mimetype, params = parse_options_header(content_type or "")
-    return mimetype.lower(), params.get("charset")
-
-
 def is_multipart(content_type: str | None) -> bool:
     """Whether a body is multipart form data (parsed by Flask, not read raw)."""
     return (content_type or "").lstrip().lower().startswith("multipart/form-data")
@@ -41,15 +33,15 @@ def from_body(body: bytes, content_type: str | None, reads_any: bool) -> Payload
     """A raw request body; 422 when it is empty or its media type cannot be decoded."""
     if not body:
         raise PayloadError(MISSING_SAMPLES)
-    mimetype, charset = split_content_type(content_type)
-    fmt = payload.format_for_media_type(mimetype)
+    mimetype, charset = codecs.split_content_type(content_type)
+    fmt = codecs.format_for_media_type(mimetype)
     if fmt is None:
         if not reads_any:
             raise PayloadError(
                 f"payload format `{mimetype}` is not supported by predictor/transformer. "
                 "Make DRUM support the format or implement `read_input_data` hook to read the data. "
             )
-        fmt = payload.CSV  # the read_input_data hook decodes it
+        fmt = codecs.CSV  # the read_input_data hook decodes it
     return Payload(body, fmt, mimetype or None, charset)
 
 
@@ -61,15 +53,15 @@ def from_files(files, name: str = "X") -> Payload | None:
     data = upload.read()
     if not data:
         raise PayloadError(MISSING_SAMPLES)
-    fmt = payload.format_for_filename(upload.filename)
+    fmt = codecs.format_for_filename(upload.filename)
     colnames = None
     names_file = files.get(f"{name}.colnames")
     if names_file is not None:
         try:
-            colnames = payload.read_colnames(names_file.read())
+            colnames = codecs.read_colnames(names_file.read())
         except UnicodeDecodeError:
             raise PayloadError(f"The {name}.colnames file must be UTF-8 text") from None
-    return Payload(data, fmt, payload.media_type_for_format(fmt), None, colnames)
+    return Payload(data, fmt, codecs.media_type_for_format(fmt), None, colnames)
 
 
 def from_request(request, reads_any: bool) -> Payload:

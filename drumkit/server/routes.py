@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from drumkit import __version__
+from drumkit.predictor import codecs
 from drumkit.predictor.targets import TargetType
 from drumkit.server import handlers, intake
 from drumkit.server.answers import Answer, error_answer, json_answer, message
 from drumkit.server.paths import GET_ROUTES, PREDICT_ROUTES, TRANSFORM_ROUTES, UNSTRUCTURED_ROUTES, spellings
+from drumkit.server.openapi import openapi_json
 from drumkit.server.settings import DRUM_API_VERSION
 from drumkit.server.state import ServerState
 from drumkit.server.stats import stats_body
@@ -24,7 +26,7 @@ def to_response(answer: Answer):
 BLUEPRINT = "model_api"
 # DRUM's endpoint names (`model_api.<name>`): Flask extensions such as HTTP auth exempt routes by them.
 _GET_ENDPOINTS = {"root": "ping", "ping": "ping", "health": "health", "info": "info", "stats": "stats",
-                  "capabilities": "capabilities"}
+                  "capabilities": "capabilities", "openapi": "openapi"}
 
 
 def register(app, state: ServerState) -> None:
@@ -63,15 +65,24 @@ def register(app, state: ServerState) -> None:
     def capabilities() -> Answer:
         return json_answer(handlers.capabilities_body(state.predictor))
 
-    def stats():
-        try:
-            return to_response(json_answer(stats_body(state.timings, state.processes, state.supervisor_pid)))
-        except Exception as exc:
-            return to_response(error_answer(exc))
+    def unguarded(view):  # answers even on the error server
+        def run():
+            try:
+                return to_response(view())
+            except Exception as exc:
+                return to_response(error_answer(exc))
+        return run
+
+    def stats() -> Answer:
+        return json_answer(stats_body(state.timings, state.processes, state.supervisor_pid))
+
+    def openapi() -> Answer:
+        return Answer(200, openapi_json(prefix))
 
     def predict() -> Answer:
         state.predictor.require(TargetType.REGRESSION)
-        return handlers.predict(state.predictor, intake.from_request(request, state.predictor.reads_any_payload))
+        sample = intake.from_request(request, state.predictor.reads_any_payload)
+        return handlers.predict(state.predictor, sample, request.headers.get("Accept"))
 
     def transform() -> Answer:
         state.predictor.require(TargetType.TRANSFORM)
@@ -81,12 +92,12 @@ def register(app, state: ServerState) -> None:
 
     def predict_unstructured() -> Answer:
         state.predictor.require(TargetType.UNSTRUCTURED)
-        mimetype, charset = intake.split_content_type(request.content_type)
+        mimetype, charset = codecs.split_content_type(request.content_type)
         return handlers.unstructured(state.predictor, request.get_data(cache=False), mimetype, charset,
                                      request.args, dict(request.headers))
 
     views = {"ping": guarded(ping), "health": guarded(health), "info": guarded(info),
-             "capabilities": guarded(capabilities), "stats": stats}
+             "capabilities": guarded(capabilities), "stats": unguarded(stats), "openapi": unguarded(openapi)}
     for name, route in GET_ROUTES.items():
         endpoint = _GET_ENDPOINTS[name]
         add([route], endpoint, views[endpoint], "GET")

@@ -174,7 +174,7 @@ class StructuredChecks:
 
     def row_by_row(self, baseline) -> CheckResult:
         """Each row scored alone (as a one-row request) equals the same row scored in the batch."""
-        from drumkit.predictor.payload import CSV
+        from drumkit.predictor.codecs import CSV
 
         rows = self.frame.head(self.limits.single_rows)
         try:

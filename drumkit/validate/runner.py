@@ -111,10 +111,10 @@ def _structured(report: Report, predictor, input_path: Path, job: ValidationJob,
                 progress: Progress | None) -> None:
     import pandas as pd
 
-    from drumkit.predictor import payload
+    from drumkit.predictor import codecs
 
     data = input_path.read_bytes()
-    fmt = payload.format_for_filename(input_path.name)
+    fmt = codecs.format_for_filename(input_path.name)
     try:
         model_input = predictor.read(data, fmt)
     except Exception as exc:
@@ -127,12 +127,12 @@ def _structured(report: Report, predictor, input_path: Path, job: ValidationJob,
     table = model_input
     if predictor.reads_any_payload:
         try:
-            table = payload.decode(data, fmt)
+            table = codecs.decode(data, fmt)
         except Exception:
             table = None
-    checks = StructuredChecks(predictor, table, csv_input=fmt == payload.CSV, limits=job.limits, sink=sink,
+    checks = StructuredChecks(predictor, table, csv_input=fmt == codecs.CSV, limits=job.limits, sink=sink,
                               progress=progress)
-    request = {"binary_data": data, "mimetype": payload.media_type_for_format(fmt), "sparse_colnames": None}
+    request = {"binary_data": data, "mimetype": codecs.media_type_for_format(fmt), "sparse_colnames": None}
     if not hasattr(model_input, "__len__"):
         report.failed(BASIC, f"read_input_data returned {type(model_input).__name__}, which has no rows")
         for name in DATA_CHECKS[1:]:
@@ -204,6 +204,7 @@ def _content_type(content_type: str | None, path: Path) -> tuple[str, str | None
     if not content_type:
         guessed, _ = mimetypes.guess_type(path.name)
         return guessed or "text/plain", None
-    from drumkit.predictor.payload import split_content_type
+    from drumkit.predictor.codecs import split_content_type
 
-    return split_content_type(content_type)
+    mimetype, charset = split_content_type(content_type)
+    return mimetype or "text/plain", charset

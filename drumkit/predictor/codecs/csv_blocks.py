@@ -11,6 +11,7 @@ import re
 from typing import IO, Callable, Iterator
 
 from drumkit.errors import PayloadError
+from drumkit.predictor.codecs import RESTART
 
 # pandas' default NA strings (pandas._libs.parsers.STR_NA_VALUES), spelled out to stay import-free.
 PANDAS_NA_VALUES = [
@@ -36,11 +37,11 @@ def _convert_options(column_types: dict | None = None):
     )
 
 
-def _parse_options(**kwargs):
+def _parse_options(newlines_in_values: bool = True, **kwargs):
     import pyarrow.csv as pacsv
 
     # Quoted values may hold line breaks, as read_csv allows.
-    return pacsv.ParseOptions(newlines_in_values=True, **kwargs)
+    return pacsv.ParseOptions(newlines_in_values=newlines_in_values, **kwargs)
 
 
 def pandas_column_names(names: list[str]) -> list[str]:
@@ -73,19 +74,21 @@ def to_pandas_frame(table, has_nulls: set[str] | None = None):
     """Arrow table/batch -> DataFrame with read_csv's dtypes; `has_nulls` names columns missing values elsewhere in the file."""
     import numpy as np
     import pandas as pd
-    import pyarrow as pa
     import pyarrow.types as pat
 
     has_nulls = has_nulls or set()
+    for arrow_field in table.schema:
+        if pat.is_binary(arrow_field.type) or pat.is_large_binary(arrow_field.type):
+            # pyarrow keeps undecodable text as bytes; pandas.read_csv (so DRUM) refuses it.
+            raise PayloadError(f"{_NOT_UTF8} Column '{arrow_field.name}' is not valid UTF-8.")
     frame = table.to_pandas()
     n_rows = len(frame)
     for i, arrow_field in enumerate(table.schema):
         name = arrow_field.name
         kind = arrow_field.type
+        if not (pat.is_null(kind) or pat.is_integer(kind) or pat.is_boolean(kind)):
+            continue  # floats and text come out of to_pandas as read_csv has them
         column = frame.iloc[:, i]
-        if pat.is_binary(kind) or pat.is_large_binary(kind):
-            # pyarrow keeps undecodable text as bytes; pandas.read_csv (so DRUM) refuses it.
-            raise PayloadError(f"{_NOT_UTF8} Column '{name}' is not valid UTF-8.")
         if pat.is_null(kind):
             frame.isetitem(i, pd.Series(np.full(n_rows, np.nan), index=frame.index) if n_rows else column.astype(object))
         elif pat.is_integer(kind) and name in has_nulls and column.dtype != np.float64:
@@ -95,26 +98,18 @@ def to_pandas_frame(table, has_nulls: set[str] | None = None):
     return frame
 
 
-def read_csv_bytes(data: bytes):
+def read_csv_bytes(data: bytes, use_threads: bool = True):
     """Decode a whole CSV payload into the DataFrame `pandas.read_csv` would give."""
     import pyarrow as pa
 
     try:
-        table = _read_block(data, {})
-        if table.num_columns == 1 and b"\n\n" in data.replace(b"\r\n", b"\n"):
-            # DRUM re-reads single-column CSVs keeping blank lines (trailing ones too) as missing rows.
-            table = _read_keep_blank_lines(data, {f.name: f.type for f in table.schema})
+        table = _read_block(data, {}, use_threads)
         table = table.rename_columns(pandas_column_names(table.column_names))
     except pa.ArrowInvalid as exc:
         raise PayloadError(f"Could not parse the CSV input: {_short(str(exc).splitlines()[0])}") from None
     except UnicodeDecodeError:
         raise PayloadError(_NOT_UTF8) from None
     return to_pandas_frame(table)
-
-
-# Below this size pandas' own reader beats pyarrow plus the dtype fixes (1 row: 1 ms vs 2 ms; 7.5 MB:
-# 65 ms vs 90 ms of CPU on the server benchmark's table), and it is by definition what read_csv gives.
-SMALL_CSV_BYTES = 16 << 20
 
 
 def read_small_csv_bytes(data: bytes):
@@ -134,15 +129,6 @@ def read_small_csv_bytes(data: bytes):
     return frame
 
 
-def _read_keep_blank_lines(data: bytes, column_types: dict | None = None):
-    import io
-
-    import pyarrow.csv as pacsv
-
-    options = _parse_options(ignore_empty_lines=False)
-    return pacsv.read_csv(io.BytesIO(data), parse_options=options, convert_options=_convert_options(column_types))
-
-
 def _widen(arrow_type):
     import pyarrow as pa
     import pyarrow.types as pat
@@ -156,9 +142,6 @@ def _widen(arrow_type):
 
 class _LateNulls(Exception):
     """An integer or boolean column met its first missing value after frames went out."""
-
-
-RESTART = None  # yielded by `stream_csv` in place of a frame: discard what came so far, frames start over
 
 
 def split_rows(source: IO[bytes], block_size: int) -> Iterator[bytes]:
@@ -204,6 +187,43 @@ def _first_row(block: bytes) -> tuple[bytes, bytes]:
         end += 1
 
 
+def _file_blocks(open_source: Callable[[], IO[bytes]], block_size: int) -> Iterator[tuple[bytes, bytes, int]]:
+    """(header line, block of whole rows, bytes read so far) of a CSV file; one empty block when it has no rows."""
+    with open_source() as source:
+        header = None
+        for block in split_rows(source, block_size):
+            if header is None:
+                header, block = _first_row(block)
+            yield header, block, source.tell()
+
+
+def _body_blocks(data: bytes, block_size: int) -> Iterator[tuple[bytes, memoryview, int]]:
+    """(header line, block of whole rows, bytes so far) of a CSV body in memory: blocks are views, never copies."""
+    view = memoryview(data)
+    size = len(data)
+    start = _row_end(data, 0, size) + 1 or size
+    header = bytes(view[:start])
+    if start >= size:
+        yield header, view[start:], size
+        return
+    while start < size:
+        end = min(start + block_size, size)
+        cut = size - 1 if end == size else _row_end(data, start, end, last=True)
+        while cut < 0:  # no whole row yet: take in more
+            end = min(end + block_size, size)
+            cut = size - 1 if end == size else _row_end(data, start, end, last=True)
+        yield header, view[start:cut + 1], cut + 1
+        start = cut + 1
+
+
+def _row_end(data: bytes, start: int, end: int, last: bool = False) -> int:
+    """The first (or last) line break in data[start:end] outside quotes, -1 when there is none; start is a row start."""
+    at = data.rfind(b"\n", start, end) if last else data.find(b"\n", start, end)
+    while at >= 0 and data.count(b'"', start, at) % 2:
+        at = data.rfind(b"\n", start, at) if last else data.find(b"\n", at + 1, end)
+    return at
+
+
 def stream_csv(open_source: Callable[[], IO[bytes]], block_size: int) -> Iterator[tuple[object, int]]:
     """Yield (DataFrame, bytes read so far) for a CSV file, with read_csv's dtypes over the WHOLE file.
 
@@ -213,6 +233,15 @@ def stream_csv(open_source: Callable[[], IO[bytes]], block_size: int) -> Iterato
     missing value), that column is widened and the file is read again from the start: `(RESTART, 0)`
     tells the consumer to drop what it has. Only files whose types change late pay for a second pass.
     """
+    return _stream(lambda: _file_blocks(open_source, block_size))
+
+
+def stream_csv_bytes(data: bytes, block_size: int) -> Iterator[tuple[object, int]]:
+    """`stream_csv` for a body already in memory (its blocks are slices of it, not copies)."""
+    return _stream(lambda: _body_blocks(data, block_size))
+
+
+def _stream(blocks: Callable[[], Iterator[tuple[bytes, object, int]]]) -> Iterator[tuple[object, int]]:
     import pyarrow as pa
     import pyarrow.types as pat
 
@@ -221,29 +250,26 @@ def stream_csv(open_source: Callable[[], IO[bytes]], block_size: int) -> Iterato
     while True:
         emitted = False
         try:
-            with open_source() as source:
-                header = None
-                for block in split_rows(source, block_size):
-                    if header is None:
-                        header, block = _first_row(block)
-                        if not block:
-                            continue
-                    table = _read_block(header + block, types)
-                    if not types:
-                        types = {f.name: f.type for f in table.schema}
-                    fresh = {name for name, column in zip(table.column_names, table.columns)
-                             if column.null_count and (pat.is_integer(types[name]) or pat.is_boolean(types[name]))}
-                    if fresh - has_nulls:
-                        has_nulls |= fresh
-                        if emitted:
-                            raise _LateNulls
-                    names = pandas_column_names(table.column_names)
-                    nulls = {names[i] for i, name in enumerate(table.column_names) if name in has_nulls}
-                    frame = to_pandas_frame(table.rename_columns(names), nulls)
-                    emitted = True
-                    yield frame, source.tell()
-                if not emitted and header is not None:
-                    yield read_csv_bytes(header), source.tell()
+            header, done = None, 0
+            for header, block, done in blocks():
+                if not len(block):
+                    continue
+                table = _read_block(b"".join((header, block)), types)
+                if not types:
+                    types = {f.name: f.type for f in table.schema}
+                fresh = {name for name, column in zip(table.column_names, table.columns)
+                         if column.null_count and (pat.is_integer(types[name]) or pat.is_boolean(types[name]))}
+                if fresh - has_nulls:
+                    has_nulls |= fresh
+                    if emitted:
+                        raise _LateNulls
+                names = pandas_column_names(table.column_names)
+                nulls = {names[i] for i, name in enumerate(table.column_names) if name in has_nulls}
+                frame = to_pandas_frame(table.rename_columns(names), nulls)
+                emitted = True
+                yield frame, done
+            if not emitted and header is not None:
+                yield read_csv_bytes(header), done
             return
         except UnicodeDecodeError:
             raise PayloadError(_NOT_UTF8) from None
@@ -259,16 +285,24 @@ def stream_csv(open_source: Callable[[], IO[bytes]], block_size: int) -> Iterato
             yield RESTART, 0
 
 
-def _read_block(data: bytes, types: dict):
+def _read_block(data: bytes, types: dict, use_threads: bool = True):
     """One block of rows (with the header line) as an Arrow table; dates stay text, as read_csv leaves them."""
-    import io
-
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
-    table = pacsv.read_csv(io.BytesIO(data), parse_options=_parse_options(), convert_options=_convert_options(types))
+    source = pa.py_buffer(data)  # no copy: BytesIO(data) would copy the whole body
+    # Without a quote no value can hold a line break, and pyarrow splits such text faster (~20%).
+    parse_options = _parse_options(newlines_in_values=b'"' in data)
+    read_options = pacsv.ReadOptions(use_threads=use_threads, block_size=max(1 << 20, len(data) // 4))
+    table = pacsv.read_csv(pa.BufferReader(source), read_options=read_options, parse_options=parse_options,
+                           convert_options=_convert_options(types))
     temporal = {f.name: pa.string() for f in table.schema if _is_temporal(f.type)}
     if temporal:
-        table = pacsv.read_csv(io.BytesIO(data), parse_options=_parse_options(),
+        table = pacsv.read_csv(pa.BufferReader(source), read_options=read_options, parse_options=parse_options,
                                convert_options=_convert_options({**types, **temporal}))
+    if table.num_columns == 1 and b"\n\n" in data.replace(b"\r\n", b"\n"):
+        # DRUM re-reads single-column CSVs keeping blank lines (trailing ones too) as missing rows.
+        table = pacsv.read_csv(pa.BufferReader(source), read_options=read_options,
+                               parse_options=_parse_options(newlines_in_values=b'"' in data, ignore_empty_lines=False),
+                               convert_options=_convert_options({f.name: f.type for f in table.schema}))
     return table

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from drumkit.predictor.csv_reader import PANDAS_NA_VALUES
+from drumkit.predictor.codecs.csv_blocks import PANDAS_NA_VALUES
 
 MAX_BYTES = 16 * 1024
 MAX_ROWS = 16

@@ -1,0 +1,99 @@
+"""CSV: whole bodies, row blocks of bodies and files, and DRUM's score CSV written from predictions.
+
+Every reader gives the columns and dtypes `pandas.read_csv` gives for the whole payload: tiny plain
+bodies take `csv_tiny`, small ones `pandas.read_csv` itself, larger ones pyarrow's parser with the
+fixes of `csv_blocks`; row blocks keep the whole payload's dtypes (`csv_blocks.stream_csv`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterator
+
+# Below this size pandas' own reader beats pyarrow plus the dtype fixes (it has no per-call set-up
+# of a thread pool and type inference); above it pyarrow's parser is faster (benchmarks/server_bench.py).
+PANDAS_MAX_BYTES = 64 * 1024
+
+
+def decode(data: bytes, _colnames=None):
+    """A whole CSV body -> the DataFrame `pandas.read_csv` gives."""
+    from drumkit.predictor.codecs.csv_blocks import read_csv_bytes, read_small_csv_bytes
+    from drumkit.predictor.codecs.csv_tiny import read_tiny_csv
+
+    frame = read_tiny_csv(data)
+    if frame is not None:
+        return frame
+    if len(data) <= PANDAS_MAX_BYTES:
+        return read_small_csv_bytes(data)
+    return read_csv_bytes(data)
+
+
+def iter_body(data: bytes, block_bytes: int) -> Iterator:
+    """Row blocks of a CSV body with the whole body's dtypes (RESTART when a type changes late)."""
+    from drumkit.predictor.codecs.csv_blocks import stream_csv_bytes
+
+    for frame, _done in stream_csv_bytes(data, block_bytes):
+        yield frame
+
+
+def iter_file(path: Path, block_bytes: int) -> Iterator[tuple[object, int]]:
+    """(DataFrame, bytes read) for row blocks of a CSV file, with the whole file's dtypes."""
+    from drumkit.predictor.codecs.csv_blocks import stream_csv
+
+    yield from stream_csv(lambda: open(path, "rb"), block_bytes)
+
+
+def encode(frame) -> bytes:
+    """A frame as DRUM's `score` writes it: header, then rows (floats as `to_csv` writes them)."""
+    return (header(frame) + rows(frame)).encode("utf-8")
+
+
+def header(frame) -> str:
+    """The header line `to_csv(index=False)` writes."""
+    return frame.head(0).to_csv(index=False)
+
+
+def rows(frame) -> str:
+    """The rows `to_csv(index=False, header=False)` writes."""
+    body = float_rows_csv(frame)
+    return frame.to_csv(index=False, header=False) if body is None else body
+
+
+class FileWriter:
+    """Append DataFrames to a CSV file: the header once, then each frame's rows."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._handle = None
+
+    def write(self, frame) -> None:
+        """Append one block (the header only before the first)."""
+        if self._handle is None:
+            self._handle = open(self.path, "w", encoding="utf-8", newline="")
+            self._handle.write(header(frame))
+        self._handle.write(rows(frame))
+
+    def close(self) -> None:
+        """Flush and close."""
+        if self._handle is not None:
+            self._handle.close()
+            self._handle = None
+
+
+def float_rows_csv(frame) -> str | None:
+    """CSV rows of an all-float64 frame, byte-identical to `to_csv` but ~2x faster; None for other frames.
+
+    Predictions are almost always float columns, and pandas' writer is the slowest part of scoring
+    after the model. Python's float repr is what to_csv writes; NaN is an empty field, or `""` when
+    it would otherwise leave a blank line (a single column), as pandas does.
+    """
+    import numpy as np
+
+    if frame.shape[1] == 0 or len(frame) == 0 or any(dtype != np.float64 for dtype in frame.dtypes):
+        return None if len(frame) else ""
+    columns = [[repr(v) if v == v else "" for v in frame.iloc[:, i].tolist()] for i in range(frame.shape[1])]
+    if len(columns) == 1:
+        lines = [v or '""' for v in columns[0]]
+    else:
+        lines = [",".join(row) for row in zip(*columns)]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,111 @@
+"""Every reader a CSV body can take gives the columns, dtypes and values `pandas.read_csv` gives (property tests).
+
+A body goes to `csv_tiny` (a few plain rows), to `pandas.read_csv` itself (up to 64 KiB), to pyarrow's
+parser with read_csv's dtype rules (larger bodies), or through row blocks (bodies over the block size,
+predicted block by block). Generated tables hit each of them directly, whatever their size.
+"""
+
+import io
+
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from drumkit.predictor import codecs
+from drumkit.predictor.codecs.csv_blocks import read_csv_bytes
+from drumkit.predictor.codecs.csv_codec import PANDAS_MAX_BYTES
+
+TOKENS = st.one_of(
+    st.integers(-(2**62), 2**62).map(str),
+    st.floats(allow_nan=False, allow_infinity=False, width=64).map(repr),
+    st.floats(-1e6, 1e6, allow_nan=False).map(lambda x: f"{x:.4f}"),
+    st.sampled_from(["", "NA", "nan", "None", "null", "N/A", "<NA>", "#N/A", "True", "false", "TRUE", "inf", "-inf",
+                     "2020-01-01", "10:00:00", "2020-01-01 10:00:00", "Kraków", "a b", '"x, y"', '"two\nlines"',
+                     '"say ""hi"""', "0", "-1", "1.5", "1e5"]),
+    st.text(st.characters(blacklist_characters=',"\r\n', blacklist_categories=("Cs",)), min_size=1, max_size=5)
+    .filter(lambda s: s.strip() == s and not s[:1].isdigit() and s[:1] not in "+-."),
+)
+
+
+@st.composite
+def tables(draw, max_rows: int = 40):
+    n_cols = draw(st.integers(1, 5))
+    n_rows = draw(st.integers(1, max_rows))
+    header = draw(st.lists(st.sampled_from(["a", "b", "c", "d", "été", "x y", "n1"]), min_size=n_cols,
+                           max_size=n_cols, unique=True))
+    columns = []
+    for _ in range(n_cols):
+        pool = draw(st.lists(TOKENS, min_size=1, max_size=3))
+        # Late changes matter to block readers: the odd value often sits near the end.
+        late = draw(st.one_of(st.none(), TOKENS))
+        values = [draw(st.sampled_from(pool)) for _ in range(n_rows)]
+        if late is not None:
+            values[-1] = late
+        columns.append(values)
+    lines = [",".join(header)] + [",".join(row) for row in zip(*columns)]
+    end = draw(st.sampled_from(["\n", "\r\n"]))
+    return (end.join(lines) + end).encode("utf-8")
+
+
+def read_csv(data: bytes) -> pd.DataFrame:
+    """What DRUM does: pandas.read_csv, re-read keeping blank lines for one column."""
+    frame = pd.read_csv(io.BytesIO(data))
+    if frame.shape[1] == 1:
+        frame = pd.read_csv(io.BytesIO(data), skip_blank_lines=False)
+    return frame
+
+
+def same(got: pd.DataFrame, expected: pd.DataFrame) -> None:
+    assert list(got.columns) == list(expected.columns)
+    assert list(got.dtypes) == list(expected.dtypes)
+    pd.testing.assert_frame_equal(got.reset_index(drop=True), expected, check_exact=False, rtol=1e-15)
+
+
+def parses(data: bytes) -> bool:
+    try:
+        read_csv(data)
+    except (ValueError, pd.errors.ParserError):
+        return False
+    return True
+
+
+SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+
+
+@SETTINGS
+@given(tables())
+def test_whole_body_dispatch_equals_read_csv(data):
+    if parses(data):
+        same(codecs.decode(data, codecs.CSV), read_csv(data))
+
+
+@SETTINGS
+@given(tables())
+def test_pyarrow_whole_body_reader_equals_read_csv(data):
+    """The reader of bodies over 64 KiB, run on small generated tables (the rules do not depend on size)."""
+    if parses(data):
+        same(read_csv_bytes(data), read_csv(data))
+
+
+@SETTINGS
+@given(tables(max_rows=60), st.integers(16, 400))
+def test_row_blocks_equal_read_csv_of_the_whole_body(data, block_bytes):
+    if not parses(data):
+        return
+    frames = []
+    for frame in codecs.iter_body(data, codecs.CSV, block_bytes):
+        if frame is codecs.RESTART:
+            frames = []
+            continue
+        frames.append(frame)
+    same(pd.concat(frames, ignore_index=True), read_csv(data))
+
+
+@pytest.mark.parametrize("rows", [3, 200, 5_000])
+def test_each_size_takes_its_reader_and_agrees(rows):
+    frame = pd.DataFrame({"f": [i / 7 for i in range(rows)], "i": range(rows), "s": [f"v{i % 5}" for i in range(rows)],
+                          "b": [i % 2 == 0 for i in range(rows)]})
+    data = frame.to_csv(index=False).encode()
+    assert (len(data) > PANDAS_MAX_BYTES) == (rows == 5_000)
+    same(codecs.decode(data, codecs.CSV), read_csv(data))
