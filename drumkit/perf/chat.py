@@ -63,9 +63,9 @@ def load_prompts(path: Path | None) -> list[str]:
     if path.suffix.lower() in (".txt", ".text", ".md"):
         prompts = [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     else:
-        from drumkit.predictor import payload
+        from drumkit.predictor import codecs
 
-        frame = payload.decode(path.read_bytes(), payload.format_for_filename(path.name))
+        frame = codecs.decode(path.read_bytes(), codecs.format_for_filename(path.name))
         column = next((c for c in PROMPT_COLUMNS if c in frame.columns), frame.columns[0] if frame.shape[1] else None)
         prompts = [str(v) for v in frame[column].dropna().tolist()] if column is not None else []
     if not prompts:
