@@ -29,9 +29,11 @@ JSON_TYPE = "application/json"
 # 16 MiB ones by 25% in wall time and 40% in peak RSS).
 BLOCK_BYTES = 4 * 1024 * 1024
 BLOCK_ROWS = 100_000
-# Request bodies above this are predicted in blocks of this size: a server worker holds the body too,
-# so its blocks are smaller than `score`'s (a 19 MB CSV: +48 MB peak with 2 MiB blocks, +68 MB with 4).
+# Request bodies over BODY_SPLIT_BYTES are predicted in blocks of BODY_BLOCK_BYTES: a server worker
+# holds the body too, so its blocks are smaller than `score`'s (a 19 MB CSV: +48 MB peak with 2 MiB
+# blocks, +68 MB with 4); smaller bodies are read whole, in one predict call.
 BODY_BLOCK_BYTES = 2 * 1024 * 1024
+BODY_SPLIT_BYTES = 8 * 1024 * 1024
 
 
 @dataclass(frozen=True)

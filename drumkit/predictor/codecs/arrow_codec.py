@@ -113,22 +113,21 @@ def encode(frame) -> bytes:
     return sink.getvalue().to_pybytes()
 
 
-class FileWriter:
-    """Append DataFrames to an Arrow IPC file; later blocks are cast to the first block's schema."""
+class TableWriter:
+    """Append DataFrames as Arrow tables to a writer opened on the first block; later blocks are cast to its schema."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, open_writer):
         self.path = path
+        self._open_writer = open_writer
         self._writer = None
         self._schema = None
 
     def write(self, frame) -> None:
         """Append one block."""
-        import pyarrow.ipc
-
         table = table_of(frame)
         if self._writer is None:
             self._schema = table.schema
-            self._writer = pyarrow.ipc.new_file(str(self.path), self._schema)
+            self._writer = self._open_writer(str(self.path), self._schema)
         elif table.schema != self._schema:
             table = table.cast(self._schema)
         self._writer.write_table(table)
@@ -138,3 +137,12 @@ class FileWriter:
         if self._writer is not None:
             self._writer.close()
             self._writer = None
+
+
+class FileWriter(TableWriter):
+    """Append DataFrames to an Arrow IPC file."""
+
+    def __init__(self, path: Path):
+        import pyarrow.ipc
+
+        super().__init__(path, pyarrow.ipc.new_file)
