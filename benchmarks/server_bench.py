@@ -87,14 +87,17 @@ for spec in sys.argv[4:]:
     for _ in range(3):
         once()
     times = []
+    cpu = time.process_time()
     deadline = time.perf_counter() + seconds
     while time.perf_counter() < deadline:
         t = time.perf_counter()
         once()
         times.append(time.perf_counter() - t)
+    cpu = time.process_time() - cpu
     times.sort()
     out[name] = {"rps": len(times) / sum(times), "p50": times[len(times) // 2],
-                 "p99": times[min(len(times) - 1, int(len(times) * 0.99))], "n": len(times)}
+                 "p99": times[min(len(times) - 1, int(len(times) * 0.99))], "n": len(times),
+                 "cpu_ms": cpu / len(times) * 1e3}
 status = open("/proc/self/status").read() if sys.platform.startswith("linux") else ""
 hwm = [line.split()[1] for line in status.splitlines() if line.startswith("VmHWM:")]
 out["peak_rss_mib"] = int(hwm[0]) / 1024 if hwm else None
@@ -157,6 +160,7 @@ wrk.method = "POST"; wrk.body = body; wrk.headers["Content-Type"] = "{content_ty
 '''
 
 # name, payload, concurrency, Accept. One worker unless the name says otherwise.
+DRUM_CASES = ("1-row CSV", "10k-row CSV")  # measured on DRUM too, in the same rounds, with --with-drum
 LIGHT_CASES = [
     ("1-row CSV", "one_csv", 1, None),
     ("100-row CSV", "hundred_csv", 1, None),
@@ -275,6 +279,20 @@ class Server:
     def peak_rss_mib(self) -> float | None:
         return peak_rss_mib(self.proc.pid)
 
+    def cpu_seconds(self) -> float:
+        """User + system CPU of the server and its workers so far."""
+        import psutil
+
+        proc = psutil.Process(self.proc.pid)
+        total = 0.0
+        for p in [proc, *proc.children(recursive=True)]:
+            try:
+                times = p.cpu_times()
+                total += times.user + times.system
+            except psutil.Error:
+                pass
+        return total
+
     def stop(self) -> int:
         self.proc.send_signal(signal.SIGTERM)
         try:
@@ -375,24 +393,39 @@ class Bench:
     def __init__(self, args, root: Path, payloads: dict, load):
         self.args, self.root, self.payloads, self.load = args, root, payloads, load
 
-    def measure(self, server: Server, payload: str, conns: int, accept: str | None, kind: str, code_dir: Path) -> dict:
-        best, best_floor = None, None
-        for _ in range(max(self.args.repeat, 1)):
-            figures = self.load(server.port, self.payloads[payload], conns, accept)
-            base = floor(kind, code_dir, self.payloads, [payload], self.args.duration)
-            base = {**base[payload], "peak_rss_mib": base["peak_rss_mib"]}
-            best = figures if best is None or figures["rps"] > best["rps"] else best
-            best_floor = base if best_floor is None or base["rps"] > best_floor["rps"] else best_floor
-        return {**best, "floor": best_floor}
+    def load_with_cpu(self, server: Server, payload: str, conns: int, accept: str | None) -> dict:
+        cpu = server.cpu_seconds()
+        figures = self.load(server.port, self.payloads[payload], conns, accept)
+        figures["cpu_ms"] = (server.cpu_seconds() - cpu) / max(figures["n"], 1) * 1e3
+        return figures
 
-    def light(self, code_dir: Path) -> dict:
+    def measure(self, server: Server, payload: str, conns: int, accept: str | None, kind: str, code_dir: Path,
+                rival: Server | None = None) -> dict:
+        """Best of --repeat rounds of: this server, the rival server (DRUM) if any, the floor, one after the other."""
+        best: dict = {}
+        for _ in range(max(self.args.repeat, 1)):
+            rounds = {"server": self.load_with_cpu(server, payload, conns, accept)}
+            if rival is not None:
+                rounds["rival"] = self.load_with_cpu(rival, payload, conns, accept)
+            base = floor(kind, code_dir, self.payloads, [payload], self.args.duration)
+            rounds["floor"] = {**base[payload], "peak_rss_mib": base["peak_rss_mib"]}
+            for key, figures in rounds.items():
+                if key not in best or figures["rps"] > best[key]["rps"]:
+                    best[key] = figures
+        out = {**best["server"], "floor": best["floor"]}
+        if rival is not None:
+            out["rival"] = best["rival"]
+        return out
+
+    def light(self, code_dir: Path, drum: Server | None) -> dict:
         report: dict = {"cases": {}}
         one = Server.drumkit(code_dir, 1, self.root)
         try:
             report["ready_seconds"] = one.ready_seconds
             report["checks"] = check_answers(one.port, self.payloads, code_dir, "light")
             for name, payload, conns, accept in LIGHT_CASES:
-                report["cases"][name] = self.measure(one, payload, conns, accept, "light", code_dir)
+                rival = drum if name in DRUM_CASES else None
+                report["cases"][name] = self.measure(one, payload, conns, accept, "light", code_dir, rival)
             report["cases"]["10k-row CSV, c=4"] = self.measure(one, "tenk_csv", 4, None, "light", code_dir)
         finally:
             report["exit_1w"] = one.stop()
@@ -418,17 +451,17 @@ class Bench:
             code = server.stop()
         return {"checks": checks, "cases": {"10k-row CSV": case}, "exit_1w": code}
 
-    def drum(self, code_dir: Path) -> dict:
+    def drum(self, code_dir: Path) -> tuple[Server, dict]:
+        """DRUM's server on the light model, and whether its answer holds the model's predictions (to its 10 digits)."""
         venv = drum_venv(self.args.drum_venv)
         server = Server.drum(venv, code_dir, self.root)
-        try:
-            served = json.loads(_post(server.port, self.payloads["hundred_csv"][1].read_bytes()))["predictions"]
-            correct = served == expected_predictions("light", code_dir, self.payloads["hundred_csv"][1].read_bytes())
-            cases = {name: self.measure(server, payload, 1, None, "light", code_dir)
-                     for name, payload in (("1-row CSV", "one_csv"), ("10k-row CSV", "tenk_csv"))}
-        finally:
-            server.stop()
-        return {"correct": correct, "cases": cases}
+        body = self.payloads["hundred_csv"][1].read_bytes()
+        served = json.loads(_post(server.port, body))["predictions"]
+        expected = expected_predictions("light", code_dir, body)
+        close = len(served) == len(expected) and all(
+            (a is None and b is None) or (a is not None and b is not None and abs(a - b) <= 1e-9 * max(1.0, abs(b)))
+            for a, b in zip(served, expected))
+        return server, {"correct": close, "ready_seconds": server.ready_seconds}
 
 
 def _post(port: int, body: bytes) -> bytes:
@@ -468,35 +501,40 @@ def targets(report: dict) -> list[tuple[str, float | None, str, bool | None]]:
         value = case["rps"] / case["floor"]["rps"]
         out.append(("sklearn pipeline, 10k-row CSV vs its floor", value, ">= 1.0", value >= 1.0))
     if "drum" in report:
-        drum = report["drum"]["cases"]
         for name, target in (("10k-row CSV", 1.5), ("1-row CSV", None)):
-            value = light[name]["rps"] / drum[name]["rps"]
-            out.append((f"{name} vs DRUM {DRUM_VERSION}", value, f">= {target}" if target else "",
+            value = light[name]["rps"] / light[name]["rival"]["rps"]
+            out.append((f"{name} vs DRUM {DRUM_VERSION} (same rounds)", value, f">= {target}" if target else "",
                         value >= target if target else None))
     return out
 
 
 def render(report: dict) -> str:
     lines = [f"drumkit server benchmark: load from {report['client']}, {report['duration']}s per measurement, "
-             f"best of {report['repeat']}, {os.cpu_count()} CPUs, load average before: {report['loadavg']}",
-             "floor = one process, no HTTP: read_csv / pyarrow.ipc / pyarrow.parquet -> model -> to_json; "
-             "ratio = server req/s / floor req/s (same run)", "",
-             f"{'model / case (1 worker, c=1 unless said)':44} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
-             f"{'floor r/s':>10} {'ratio':>7}"]
+             f"best of {report['repeat']} rounds, {os.cpu_count()} CPUs, load average before: {report['loadavg']}",
+             "floor = one process, no HTTP: read_csv / pyarrow.ipc / pyarrow.parquet -> model -> to_json.",
+             "ratio = server req/s / floor req/s, measured in the same round; cpu ms = CPU time per request of the",
+             "server process(es) / of the floor (less sensitive to other load on a shared machine than req/s).", "",
+             f"{'model / case (1 worker, c=1 unless said)':44} {'req/s':>8} {'p50 ms':>7} {'cpu ms':>7} "
+             f"{'floor r/s':>9} {'floor cpu':>9} {'ratio':>6} {'cpu ratio':>9}"]
+
+    def row(label: str, fig: dict, base: dict) -> str:
+        return (f"{label:44} {fig['rps']:8.1f} {fig['p50'] * 1e3:7.2f} {fig.get('cpu_ms', float('nan')):7.2f} "
+                f"{base['rps']:9.1f} {base['cpu_ms']:9.2f} {fig['rps'] / base['rps']:5.2f}x "
+                f"{base['cpu_ms'] / fig['cpu_ms'] if fig.get('cpu_ms') else float('nan'):8.2f}x"
+                + (f"  ({fig['errors']} errors)" if fig.get("errors") else ""))
+
     sections = [("light", report["light"]), *(("sklearn", report[k]) for k in ("sklearn",) if k in report)]
-    if "drum" in report:
-        sections.append((f"DRUM {DRUM_VERSION} (light)", report["drum"]))
     for kind, data in sections:
         for name, fig in data["cases"].items():
-            base = fig["floor"]["rps"]
-            lines.append(f"{kind + ', ' + name:44} {fig['rps']:8.1f} {fig['p50'] * 1e3:8.2f} {fig['p99'] * 1e3:8.2f} "
-                         f"{base:10.1f} {fig['rps'] / base:6.2f}x" + (f"  ({fig['errors']} errors)" if fig.get("errors") else ""))
+            lines.append(row(f"{kind}, {name}", fig, fig["floor"]))
+            if "rival" in fig:
+                lines.append(row(f"  DRUM {DRUM_VERSION}, {name}", fig["rival"], fig["floor"]))
     light = report["light"]
     big = light["cases"]["100k-row CSV"]
-    lines.append(f"100k-row CSV peak RSS: worker {big['peak_rss_mib']:.0f} MiB, floor {big['floor']['peak_rss_mib']:.0f} MiB")
+    lines.append(f"100k-row CSV peak RSS (VmHWM): worker {big['peak_rss_mib']:.0f} MiB, floor {big['floor']['peak_rss_mib']:.0f} MiB")
     lines.append(f"answers equal the model's own predictions (JSON, CSV, Arrow): light {light['checks']}"
                  + (f", sklearn {report['sklearn']['checks']}" if "sklearn" in report else "")
-                 + (f", DRUM {report['drum']['correct']}" if "drum" in report else ""))
+                 + (f"; DRUM's JSON (10 digits) close to them: {report['drum']['correct']}" if "drum" in report else ""))
     lines.append(f"time to ready {light['ready_seconds']:.2f}s; exit codes after SIGTERM: "
                  f"{light['exit_1w']}, {light['exit_fresh']}, {light['exit_2w']}")
     if report.get("drum_error"):
@@ -523,14 +561,19 @@ def main(argv=None) -> int:
                   "loadavg": " ".join(f"{x:.2f}" for x in os.getloadavg())}
         bench = Bench(args, root, payloads, load)
         light_dir = build_light(root)
-        report["light"] = bench.light(light_dir)
-        if not args.light_only:
-            report["sklearn"] = bench.sklearn(score_bench.build_code_dir(root))
+        drum = None
         if args.with_drum:
             try:
-                report["drum"] = bench.drum(light_dir)
-            except (subprocess.CalledProcessError, RuntimeError, OSError) as exc:
+                drum, report["drum"] = bench.drum(light_dir)
+            except (subprocess.CalledProcessError, RuntimeError, OSError, ValueError) as exc:
                 report["drum_error"] = f"{type(exc).__name__}: {exc}"[:500]
+        try:
+            report["light"] = bench.light(light_dir, drum)
+        finally:
+            if drum is not None:
+                drum.stop()
+        if not args.light_only:
+            report["sklearn"] = bench.sklearn(score_bench.build_code_dir(root))
         report["targets"] = targets(report)
         print(json.dumps(report, indent=2) if args.json else render(report))
         light = report["light"]

@@ -44,7 +44,7 @@ def test_csv_blocks_equal_the_whole_body_even_when_types_settle_late(predictor):
     blocks = [f for f in codecs.iter_body(data, codecs.CSV, 4096) if f is not codecs.RESTART]
     assert len(blocks) > 10
     whole = predictor.predict(pd.read_csv(io.BytesIO(data)))
-    got = predictor.predict_payload(data, codecs.CSV, block_bytes=4096)
+    got = predictor.predict_payload(data, codecs.CSV, block_bytes=4096, split_bytes=4096)
     pd.testing.assert_frame_equal(got.frame, whole.frame, check_exact=True)
     # The numeric columns the model selects are the ones read_csv gives: a block typed wrong would change them.
     assert predictor.predict(blocks[0]).frame.shape == (len(blocks[0]), 1)
@@ -63,20 +63,20 @@ def test_arrow_and_parquet_blocks_equal_the_whole_body(predictor, fmt):
         pq.write_table(table, sink, row_group_size=900)
     data = sink.getvalue()
     assert sum(1 for _ in codecs.iter_body(data, fmt, 8192)) > 3
-    got = predictor.predict_payload(data, fmt, block_bytes=8192)
+    got = predictor.predict_payload(data, fmt, block_bytes=8192, split_bytes=8192)
     pd.testing.assert_frame_equal(got.frame, predictor.predict(frame).frame, check_exact=True)
 
 
 def test_extra_output_is_joined_across_blocks(predictor):
     data = b"a,extra\n" + b"".join(f"{i},{'x' if i % 2 else 'y'}\n".encode() for i in range(2000))
-    got = predictor.predict_payload(data, codecs.CSV, block_bytes=2048)
+    got = predictor.predict_payload(data, codecs.CSV, block_bytes=2048, split_bytes=2048)
     whole = predictor.predict(pd.read_csv(io.BytesIO(data)))
     pd.testing.assert_frame_equal(got.to_frame(), whole.to_frame(), check_exact=True)
 
 
 def test_a_body_over_the_block_size_is_answered_as_a_whole_body_would_be(hooks, predictor, tmp_path_factory):
-    data = late_changes_csv(300_000)
-    assert len(data) > 2 * codecs.BODY_BLOCK_BYTES
+    data = late_changes_csv(500_000)
+    assert len(data) > codecs.BODY_SPLIT_BYTES
     server = serverproc.start(["--code-dir", str(hooks)], tmp_path_factory.mktemp("blocks_server"))
     try:
         response = server.post("/predict/", data=data, headers={"Content-Type": "text/csv"})

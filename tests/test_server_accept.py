@@ -12,7 +12,6 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.ipc
 import pytest
-import yaml
 
 from tests import serverproc
 from tests.modelzoo import write
@@ -121,7 +120,7 @@ def test_multipart_upload_honours_accept_too(served):
     assert response.status_code == 200 and response.content == scored
 
 
-def test_predictions_equal_the_models_own(regression_model, binary_model, tmp_path_factory):
+def test_predictions_equal_the_models_own(binary_model, tmp_path_factory):
     server = serverproc.start(["--code-dir", str(binary_model.path)], tmp_path_factory.mktemp("accept_own"))
     try:
         response = _post(server, binary_model.csv.read_bytes(), ARROW)
@@ -132,31 +131,6 @@ def test_predictions_equal_the_models_own(regression_model, binary_model, tmp_pa
             np.testing.assert_array_equal(got[str(label)].to_numpy(), expected[:, i])
     finally:
         assert server.stop() == 0
-
-
-@pytest.fixture(scope="module")
-def prefixed(regression_model, tmp_path_factory):
-    server = serverproc.start(["--code-dir", str(regression_model.path)], tmp_path_factory.mktemp("openapi"),
-                              prefix="/pfx")
-    yield server
-    assert server.stop() == 0
-
-
-def test_openapi_json_is_a_valid_document_with_the_seed_paths_under_the_prefix(prefixed):
-    from openapi_spec_validator import validate
-
-    from tests.test_server_schema import SPEC
-
-    response = prefixed.get("/openapi.json")
-    assert response.status_code == 200 and response.headers["Content-Type"] == "application/json"
-    spec = response.json()
-    validate(spec)
-    seed = yaml.safe_load(SPEC.read_text())  # the seed spec, its URL_PREFIX segment spelled /pfx
-    assert set(seed["paths"]) <= set(spec["paths"])
-    assert {"/pfx/transform/", "/pfx/invocations", "/pfx/openapi.json"} <= set(spec["paths"])
-    assert spec["paths"]["/pfx/predictions/"] == {"$ref": "#/paths/~1pfx~1predict~1"}
-    answers = spec["paths"]["/pfx/predict/"]["post"]["responses"]["200"]["content"]
-    assert {"application/json", "text/csv", ARROW} <= set(answers)
 
 
 def test_openapi_json_is_served_by_the_error_server_too(tmp_path_factory, zoo_root):

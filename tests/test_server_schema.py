@@ -1,4 +1,6 @@
-"""Schemathesis: requests generated from the DRUM API spec; no undocumented 5xx, every answer matches its schema."""
+"""Schemathesis: requests generated from the DRUM API spec; no undocumented 5xx, every answer matches its schema.
+
+And the server's own /openapi.json: a valid OpenAPI document holding every path of that seed spec."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance
+import yaml
 
 from tests import serverproc
 
@@ -38,3 +41,18 @@ def test_spec_conformance(case, server):
     if response.status_code < 500:
         case.validate_response(response, checks=[not_a_server_error, content_type_conformance,
                                                   response_schema_conformance])
+
+
+def test_openapi_json_is_a_valid_document_with_the_seed_paths_under_the_prefix(server):
+    from openapi_spec_validator import validate
+
+    response = server.get("/openapi.json")
+    assert response.status_code == 200 and response.headers["Content-Type"] == "application/json"
+    spec = response.json()
+    validate(spec)
+    seed = yaml.safe_load(SPEC.read_text())  # the seed spec, its URL_PREFIX segment spelled /pfx
+    assert set(seed["paths"]) <= set(spec["paths"])
+    assert {"/pfx/transform/", "/pfx/invocations", "/pfx/openapi.json"} <= set(spec["paths"])
+    assert spec["paths"]["/pfx/predictions/"] == {"$ref": "#/paths/~1pfx~1predict~1"}
+    answers = spec["paths"]["/pfx/predict/"]["post"]["responses"]["200"]["content"]
+    assert {"application/json", "text/csv", "application/vnd.apache.arrow.stream"} <= set(answers)

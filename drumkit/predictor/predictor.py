@@ -192,18 +192,19 @@ class Predictor:
         charset: str | None = None,
         sparse_colnames: list[str] | None = None,
         block_bytes: int = codecs.BODY_BLOCK_BYTES,
+        split_bytes: int = codecs.BODY_SPLIT_BYTES,
     ) -> Predictions:
         """Decode a payload and predict; the raw bytes reach `score` as `binary_data`, as in DRUM.
 
-        A body larger than `block_bytes` is decoded and predicted in row blocks, as `drumkit score`
-        streams a file (and, as there, `score` then gets no `binary_data`): memory follows the block,
-        not the body. A `read_input_data` hook and sparse payloads get the whole body.
+        A body larger than `split_bytes` is decoded and predicted in row blocks of `block_bytes`, as
+        `drumkit score` streams a file (and, as there, `score` then gets no `binary_data`): memory
+        follows the block, not the body. A `read_input_data` hook and sparse payloads get the whole body.
         """
         self.require(TargetType.REGRESSION)
         request = {"binary_data": data, "mimetype": mimetype, "sparse_colnames": sparse_colnames}
         if charset is not None:
             request["charset"] = charset
-        if len(data) > block_bytes and codecs.splits(fmt) and not self.reads_any_payload:
+        if len(data) > split_bytes and codecs.splits(fmt) and not self.reads_any_payload:
             return self.predict_blocks(codecs.iter_body(data, fmt, block_bytes), {**request, "binary_data": None})
         return self.predict(self.read(data, fmt, sparse_colnames), request)
 

@@ -24,14 +24,18 @@ PARQUET_TYPE = "application/vnd.apache.parquet"
 CSV_TYPE = "text/csv"
 JSON_TYPE = "application/json"
 
+RESTART = None  # yielded by `iter_body` / `iter_file` in place of a frame: discard what came so far
+
 # ~20k rows of a typical table: big enough to amortise each predict call, small enough that the
 # model's intermediates stay in cache (on the benchmark's sklearn pipeline 4 MiB blocks beat
 # 16 MiB ones by 25% in wall time and 40% in peak RSS).
 BLOCK_BYTES = 4 * 1024 * 1024
 BLOCK_ROWS = 100_000
-# Request bodies above this are predicted in blocks of this size: a server worker holds the body too,
-# so its blocks are smaller than `score`'s (a 19 MB CSV: +48 MB peak with 2 MiB blocks, +68 MB with 4).
+# Request bodies over BODY_SPLIT_BYTES are predicted in blocks of BODY_BLOCK_BYTES: a server worker
+# holds the body too, so its blocks are smaller than `score`'s (a 19 MB CSV: +48 MB peak with 2 MiB
+# blocks, +68 MB with 4); smaller bodies are read whole, in one predict call.
 BODY_BLOCK_BYTES = 2 * 1024 * 1024
+BODY_SPLIT_BYTES = 8 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -163,6 +167,3 @@ def encode_predictions(predictions: Any, fmt: str, classification: bool, keep_va
 
         return predictions_json(predictions, classification, keep_values), JSON_TYPE
     return REGISTRY[fmt].impl().encode(predictions.to_frame()), RESPONSE_MEDIA_TYPE[fmt]
-
-
-RESTART = None  # yielded by `iter_body` / `iter_file` in place of a frame: discard what came so far

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Iterator
 
 from drumkit.errors import PayloadError
+from drumkit.predictor.codecs.arrow_codec import TableWriter, to_frame
 
 
 def _error(what: str, exc: Exception) -> PayloadError:
@@ -17,8 +18,6 @@ def decode(data: bytes, _colnames=None):
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from drumkit.predictor.codecs.arrow_codec import to_frame
-
     try:
         return to_frame(pq.read_table(pa.BufferReader(data)))
     except (pa.ArrowInvalid, OSError) as exc:
@@ -29,8 +28,6 @@ def _blocks(source, what: str, block_rows: int) -> Iterator[tuple[object, float]
     """(DataFrame, share of rows done) per block of a Parquet source."""
     import pyarrow as pa
     import pyarrow.parquet as pq
-
-    from drumkit.predictor.codecs.arrow_codec import to_frame
 
     try:
         parquet = pq.ParquetFile(source)
@@ -69,30 +66,10 @@ def iter_file(path: Path, _block_bytes: int) -> Iterator[tuple[object, int]]:
         yield frame, int(size * share)
 
 
-class FileWriter:
-    """Append DataFrames to a Parquet file; later blocks are cast to the first block's schema."""
+class FileWriter(TableWriter):
+    """Append DataFrames to a Parquet file, one row group per block."""
 
     def __init__(self, path: Path):
-        self.path = path
-        self._writer = None
-        self._schema = None
-
-    def write(self, frame) -> None:
-        """Append one block as a row group."""
         import pyarrow.parquet as pq
 
-        from drumkit.predictor.codecs.arrow_codec import table_of
-
-        table = table_of(frame)
-        if self._writer is None:
-            self._schema = table.schema
-            self._writer = pq.ParquetWriter(str(self.path), self._schema)
-        elif table.schema != self._schema:
-            table = table.cast(self._schema)
-        self._writer.write_table(table)
-
-    def close(self) -> None:
-        """Finish the file."""
-        if self._writer is not None:
-            self._writer.close()
-            self._writer = None
+        super().__init__(path, pq.ParquetWriter)
