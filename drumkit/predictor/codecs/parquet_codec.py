@@ -45,6 +45,19 @@ def _blocks(source, what: str, block_rows: int) -> Iterator[tuple[object, float]
         raise _error(what, exc) from None
 
 
+def read_row_groups(source, groups, what: str):
+    """The DataFrame of some row groups of a Parquet file (a partition of a dataset)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from drumkit.predictor.codecs.arrow_codec import to_frame
+
+    try:
+        return to_frame(pq.ParquetFile(source).read_row_groups(list(groups)))
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise _error(what, exc) from None
+
+
 def iter_body(data: bytes, block_bytes: int) -> Iterator:
     """Row blocks of a Parquet body (rows per block scaled from the body's bytes per row)."""
     import pyarrow as pa
