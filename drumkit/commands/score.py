@@ -29,15 +29,15 @@ def score(
         "--scheduler", envvar="DASK_SCHEDULER_ADDRESS", help="Dask: an existing scheduler, tcp://HOST:PORT.",
         show_default="a local cluster")] = None,
     workers: Annotated[Optional[int], typer.Option(
-        "--workers", min=1, help="Dask: worker processes of the local cluster.", show_default="CPU count")] = None,
+        "--workers", help="Dask: worker processes of the local cluster.", show_default="CPU count")] = None,
     blocksize: Annotated[str, typer.Option(
         "--blocksize", help="Partition size of a dataset (64MiB, 500MB; 0 = whole files).")] = "64MiB",
     output_format: Annotated[Optional[str], typer.Option(
         "--output-format", help="Parts of a folder output: csv, parquet or arrow.", show_default="csv")] = None,
     passthrough_columns: Annotated[Optional[List[str]], typer.Option(
-        "--passthrough-columns", help="Input columns copied beside the predictions: id,ts.")] = None,
+        "--passthrough-columns", metavar="<names>", help="Input columns copied beside the predictions: id,ts.")] = None,
     passthrough_columns_set: Annotated[Optional[str], typer.Option(
-        "--passthrough-columns-set", help="'all': copy every input column beside the predictions.")] = None,
+        "--passthrough-columns-set", metavar="all", help="'all': copy every input column beside the predictions.")] = None,
     storage_options: Annotated[Optional[str], typer.Option(
         "--storage-options", help='JSON options of the fsspec filesystem: \'{"endpoint_url": "..."}\'.')] = None,
     sparse_column_file: Annotated[
@@ -79,6 +79,8 @@ def score(
             job = DatasetJob(input=input, output=output, output_format=output_format, blocksize=parse_bytes(blocksize),
                              passthrough=passthrough, sparse_colnames=colnames, content_type=content_type,
                              query=query, storage_options=_json_options(storage_options))
+            if workers is not None and workers < 1:
+                raise UsageError(f"--workers must be 1 or more, not {workers}")
             runner = _engine(engine, settings, scheduler, workers)
             try:
                 loaded = time.perf_counter()
