@@ -76,7 +76,10 @@ class PartitionTask:
             if predictor.target_type is TargetType.TRANSFORM:
                 out = predictor.transform(frame)
             else:
-                out = predictor.predict(frame, request).to_frame()
+                # Row blocks, as `score` streams a file: the model's intermediates follow the block, not the partition.
+                blocks = (frame.iloc[i:i + codecs.BLOCK_ROWS] for i in range(0, len(frame), codecs.BLOCK_ROWS))
+                whole = len(frame) <= codecs.BLOCK_ROWS or "binary_data" in request
+                out = predictor.predict_blocks([frame] if whole else blocks, request).to_frame()
             return self.passthrough.attach(picked, out)
         except Exception as exc:
             raise self._failure(part, exc, begin, rows) from None

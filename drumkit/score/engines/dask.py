@@ -48,13 +48,18 @@ class CodeDirPlugin(WorkerPlugin):
 
     def setup(self, worker) -> None:
         """Unpack the code dir into a temp folder and load the model from it."""
+        from drumkit.malloc import keep_freed_memory
         from drumkit.predictor.predictor import Predictor
 
+        keep_freed_memory()
         self.folder = tempfile.mkdtemp(prefix="drumkit-code-")
         with zipfile.ZipFile(io.BytesIO(self.archive)) as archive:
             archive.extractall(self.folder)
         os.environ.update(self.env)
         self.predictor = Predictor.from_settings(replace(self.settings, code_dir=Path(self.folder)))
+        # The readers every partition needs, imported now rather than inside the first task.
+        import pyarrow.csv  # noqa: F401
+        import pyarrow.parquet  # noqa: F401
 
     def teardown(self, worker) -> None:
         """Remove the unpacked code dir."""
