@@ -192,6 +192,13 @@ def test_an_unreachable_scheduler_is_one_line_within_the_timeout(regression_mode
     assert time.monotonic() - started < CONNECT_TIMEOUT + 20
 
 
+def test_dask_needs_a_folder_output(regression_model, data, tmp_path):
+    for output in ([], ["--output", str(tmp_path / "x.csv")]):
+        result = run("score", "--engine", "dask", "--code-dir", regression_model.path, "--input", data["csv"], *output)
+        assert_one_line_failure(result, 2, "--engine dask writes a folder of parts")
+    assert not (tmp_path / "x.csv").exists()
+
+
 def test_a_model_that_fails_to_load_on_the_workers_is_one_line(cluster, data, tmp_path):
     code = hookmodels.write_code_dir(tmp_path / "code", {"custom.py": "def load_model(code_dir):\n    raise OSError('no weights')\n"})
     result = dask_run(cluster, "--code-dir", code, "--target-type", "regression", "--input", data["csv"],

@@ -56,7 +56,7 @@ def score(
         from drumkit.predictor.predictor import Predictor
         from drumkit.score.batch import ScoreJob, run_score
         from drumkit.score.dataset import parse_bytes
-        from drumkit.score.dataset_job import DatasetJob, needs_dataset, run_dataset
+        from drumkit.score.dataset_job import DatasetJob, is_folder_output, needs_dataset, run_dataset
         from drumkit.score.passthrough import Passthrough
 
         started = time.perf_counter()
@@ -81,6 +81,8 @@ def score(
                              query=query, storage_options=_json_options(storage_options))
             if workers is not None and workers < 1:
                 raise UsageError(f"--workers must be 1 or more, not {workers}")
+            if engine == "dask" and not is_folder_output(output):
+                raise UsageError("--engine dask writes a folder of parts: give --output a folder (ending in /)")
             runner = _engine(engine, settings, scheduler, workers)
             try:
                 loaded = time.perf_counter()

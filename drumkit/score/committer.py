@@ -9,6 +9,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from drumkit.score.dataset import is_local
+
 SUCCESS = "_SUCCESS"
 TEMPORARY = "_temporary"
 
@@ -37,11 +39,15 @@ class FolderCommitter:
             name = old.rstrip("/").rsplit("/", 1)[-1]
             if name.startswith("part-") and name not in fresh:
                 fs.rm_file(old)
-        for name in names:
-            target = f"{self.root}/{name}"
-            if "/" in name:
+        sources = [f"{self.temp}/{name}" for name in names]
+        targets = [f"{self.root}/{name}" for name in names]
+        if is_local(fs):
+            for source, target in zip(sources, targets):
                 fs.makedirs(target.rsplit("/", 1)[0], exist_ok=True)
-            fs.mv(f"{self.temp}/{name}", target)
+                fs.mv(source, target)
+        elif sources:
+            # One call: an object store copies the parts concurrently (a rename there is a copy and a delete).
+            fs.mv(sources, targets)
         fs.pipe_file(success, b"")
         self._clean()
 

@@ -42,6 +42,12 @@ def has_glob(spec: str) -> bool:
     return bool(_GLOB.search(spec))
 
 
+def is_local(fs: Any) -> bool:
+    """Whether an fsspec filesystem is the local disk."""
+    protocol = fs.protocol
+    return "file" in ((protocol,) if isinstance(protocol, str) else tuple(protocol))
+
+
 def filesystem(spec: str, storage_options: dict | None = None) -> tuple[Any, str]:
     """(fsspec filesystem, path inside it) for a local path or URL; a missing package names its extra."""
     import fsspec

@@ -125,7 +125,7 @@ class PartitionTask:
         final = f"{self.out_dir}/{name}"
         if "/" in name:
             self.out_fs.makedirs(final.rsplit("/", 1)[0], exist_ok=True)
-        if "file" in _protocols(self.out_fs):
+        if dataset.is_local(self.out_fs):
             scratch = f"{final}.{uuid.uuid4().hex}.tmp"
             try:
                 write(scratch)
@@ -141,8 +141,3 @@ class PartitionTask:
             self.out_fs.put_file(scratch, final)
         finally:
             os.unlink(scratch)
-
-
-def _protocols(fs: Any) -> tuple[str, ...]:
-    protocol = fs.protocol
-    return (protocol,) if isinstance(protocol, str) else tuple(protocol)
