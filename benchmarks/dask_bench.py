@@ -105,8 +105,19 @@ def local_run(code: Path, source: Path, out: Path, blocksize: int) -> dict:
     started = time.perf_counter()
     engine = LocalEngine(Predictor.from_settings(ModelSettings(code_dir=code)))
     load = time.perf_counter() - started
+    cpu = _cpu_seconds()
     seconds, rows, parts = run_engine(engine, source, out, blocksize)
-    return {"load_s": load, "run_s": seconds, "rows": rows, "partitions": parts, "rows_per_s": rows / seconds}
+    cpu = _cpu_seconds() - cpu
+    return {"load_s": load, "run_s": seconds, "rows": rows, "partitions": parts, "rows_per_s": rows / seconds,
+            "cpu_s": cpu, "rows_per_cpu_s": rows / cpu}
+
+
+def _cpu_seconds(dask_worker=None) -> float:
+    """User + system CPU seconds of this process, all threads (also run on workers)."""
+    import psutil
+
+    times = psutil.Process().cpu_times()
+    return times.user + times.system
 
 
 def _start_sampler(dask_worker=None) -> int:
@@ -145,9 +156,13 @@ def dask_run(code: Path, source: Path, out: Path, blocksize: int, workers: int) 
     engine = DaskEngine(ModelSettings(code_dir=code), workers=workers)
     try:
         start = time.perf_counter() - started
+        # One tiny partition per worker first: the baseline is a worker with the model loaded and its code paths imported.
+        run_engine(engine, _warmup_input(source), out.parent / f"{out.name}_warmup", blocksize)
         loaded_rss = engine.client.run(_start_sampler)
+        cpu = _cpu_seconds() + sum(engine.client.run(_cpu_seconds).values())
         with get_task_stream(client=engine.client) as stream:
             seconds, rows, parts = run_engine(engine, source, out, blocksize)
+        cpu = _cpu_seconds() + sum(engine.client.run(_cpu_seconds).values()) - cpu
         peaks = engine.client.run(_stop_sampler)
         compute = sum(stop - begin for task in stream.data for action, begin, stop in
                       ((s["action"], s["start"], s["stop"]) for s in task["startstops"]) if action == "compute")
@@ -155,7 +170,20 @@ def dask_run(code: Path, source: Path, out: Path, blocksize: int, workers: int) 
         engine.close()
     return {"start_s": start, "run_s": seconds, "rows": rows, "partitions": parts, "rows_per_s": rows / seconds,
             "worker_rss_loaded": max(loaded_rss.values()), "worker_peak_rss": max(peaks.values()),
-            "task_compute_s": compute}
+            "task_compute_s": compute, "cpu_s": cpu, "rows_per_cpu_s": rows / cpu}
+
+
+def _warmup_input(source: Path) -> Path:
+    """Two 10-row Parquet files with the dataset's schema (one per worker), beside it."""
+    import pyarrow.parquet as pq
+
+    folder = source.parent / f"{source.name}_warmup"
+    if not folder.exists():
+        folder.mkdir()
+        first = pq.read_table(sorted(source.glob("*.parquet"))[0]).slice(0, 10)
+        for i in range(2):
+            pq.write_table(first, folder / f"w{i}.parquet")
+    return folder
 
 
 def scheduling_overhead(root: Path, code: Path, workers: int) -> dict:
@@ -233,6 +261,9 @@ def render(report: dict) -> str:
             f"model load {local['load_s']:.1f} s); dask {dask['rows_per_s']:,.0f} rows/s ({dask['run_s']:.1f} s; "
             f"cluster start + model load {dask['start_s']:.1f} s)",
             f"  dask / local = {fig['ratio']:.2f}x (target >= {target}x) {ok}; parts byte-identical: {fig['parts_identical']}",
+            f"  CPU: local {local['cpu_s']:.1f} s ({local['cpu_s'] / local['run_s']:.2f} cores busy), dask {dask['cpu_s']:.1f} s "
+            f"driver + workers ({dask['cpu_s'] / dask['run_s']:.2f} cores busy); rows per CPU-second dask / local = "
+            f"{dask['rows_per_cpu_s'] / local['rows_per_cpu_s']:.2f}",
         ]
         limit = TARGET_RSS_FACTOR * report["partition_bytes_in_memory"] + dask["worker_rss_loaded"]
         ok = "ok" if dask["worker_peak_rss"] <= limit else "MISSED"

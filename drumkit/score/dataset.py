@@ -224,9 +224,9 @@ def rows_before(fs: Any, part: Partition, begin: int) -> int:
     return count
 
 
-def read_parquet_groups(fs: Any, part: Partition):
+def read_parquet_groups(fs: Any, part: Partition, use_threads: bool = True):
     """The DataFrame of a run of Parquet row groups."""
     from drumkit.predictor.codecs.parquet_codec import read_row_groups
 
     with fs.open(part.path, "rb") as handle:
-        return read_row_groups(handle, part.row_groups, f"the Parquet input {part.name}")
+        return read_row_groups(handle, part.row_groups, f"the Parquet input {part.name}", use_threads)

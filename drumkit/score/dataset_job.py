@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import BinaryIO
 
 from drumkit.errors import UsageError
@@ -83,8 +83,7 @@ def _into_folder(job, engine, task, parts, target_type, progress) -> DatasetResu
         raise UsageError(f"--output-format must be one of {', '.join(OUTPUT_FORMATS)}, not '{fmt}'")
     out_fs, out_root = filesystem(job.output, job.storage_options)
     committer = FolderCommitter(out_fs, out_root)
-    task = PartitionTask(task.fs, out_fs, committer.temp, fmt, task.passthrough, task.sparse_colnames,
-                         task.content_type, task.query)
+    task = replace(task, out_fs=out_fs, out_dir=committer.temp, out_fmt=fmt)
     try:
         rows = engine.map(task, parts, progress)
         committer.commit([task.part_name(part, target_type) for part in parts])

@@ -37,6 +37,7 @@ class PartitionTask:
     sparse_colnames: tuple[str, ...] | None = None
     content_type: str | None = None
     query: str | None = None
+    reader_threads: bool = True  # False where the engine already runs one partition per core
 
     def part_name(self, part: Partition, target_type: TargetType) -> str:
         """`part-00007.csv`; an unstructured model's output keeps its input's name."""
@@ -99,7 +100,7 @@ class PartitionTask:
         colnames = list(self.sparse_colnames) if self.sparse_colnames else None
         request: dict = {"mimetype": codecs.media_type_for_format(part.fmt), "sparse_colnames": colnames}
         if part.row_groups is not None:
-            return dataset.read_parquet_groups(self.fs, part), request, None
+            return dataset.read_parquet_groups(self.fs, part, self.reader_threads), request, None
         if part.end is not None:
             data, begin = dataset.read_csv_range(self.fs, part)
             return codecs.decode(data, codecs.CSV), request, begin

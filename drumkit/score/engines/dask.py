@@ -163,6 +163,7 @@ class DaskEngine:
 
     def map(self, task: PartitionTask, parts: list[Partition], progress: Progress | None = None) -> list[int]:
         """Submit every partition, follow completions; the first failure (or Ctrl+C) cancels the rest."""
+        task = replace(task, reader_threads=False)  # each worker is one core's worth of work
         job = hashlib.sha256(os.urandom(8)).hexdigest()[:8]
         futures = [self.client.submit(run_partition, self.plugin_name, task, part, pure=False,
                                       key=f"drumkit-part-{part.index:05d}-{job}") for part in parts]
