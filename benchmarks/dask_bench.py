@@ -19,12 +19,11 @@ import json
 import os
 import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import score_bench  # noqa: E402  (the shared data generator and HistGradientBoosting pipeline)
+import score_bench
 
 TARGET_SINGLE_THREADED = 1.6
 TARGET_PIPELINE = 0.85
@@ -121,7 +120,7 @@ def _cpu_seconds(dask_worker=None) -> float:
 
 
 def _start_sampler(dask_worker=None) -> int:
-    """Run on a worker: sample its RSS every 5 ms in a thread (ru_maxrss of a spawned worker starts at its parent's)."""
+    """Run on a worker: sample its RSS every 20 ms in a thread (ru_maxrss of a spawned worker starts at its parent's)."""
     import threading
 
     import psutil
@@ -130,7 +129,7 @@ def _start_sampler(dask_worker=None) -> int:
     state = {"peak": process.memory_info().rss, "stop": threading.Event()}
 
     def sample():
-        while not state["stop"].wait(0.005):
+        while not state["stop"].wait(0.02):
             state["peak"] = max(state["peak"], process.memory_info().rss)
 
     threading.Thread(target=sample, daemon=True).start()
@@ -279,15 +278,8 @@ def render(report: dict) -> str:
 def main(argv=None) -> int:
     """Run the benchmark and print the report."""
     args = parse_args(argv)
-    root = Path(tempfile.mkdtemp(prefix="drumkit-dask-bench-", dir=args.workdir))
     say = (lambda text: print(text, file=sys.stderr, flush=True))
-    try:
-        report = run(args, root, say)
-    finally:
-        if args.keep:
-            say(f"kept {root}")
-        else:
-            shutil.rmtree(root, ignore_errors=True)
+    report = score_bench.run_in_temp_folder(run, args, "drumkit-dask-bench-", say)
     print(json.dumps(report, indent=2) if args.json else render(report))
     return 0
 

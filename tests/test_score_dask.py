@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from drumkit.predictor.settings import ModelSettings
 from drumkit.score.dataset_job import DatasetJob, run_dataset
 from drumkit.score.engines.dask import CONNECT_TIMEOUT, DaskEngine
-from drumkit.predictor.settings import ModelSettings
 from tests import datasets, hookmodels
 from tests.serverproc import free_port
 from tests.test_score_cli import assert_one_line_failure, run

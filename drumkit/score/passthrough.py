@@ -18,7 +18,7 @@ class Passthrough:
     all: bool = False
 
     @classmethod
-    def from_flags(cls, columns: list[str] | None, column_set: str | None) -> "Passthrough":
+    def from_flags(cls, columns: list[str] | None, column_set: str | None) -> Passthrough:
         """--passthrough-columns a,b (repeatable) and --passthrough-columns-set all."""
         names = tuple(name.strip() for value in columns or () for name in value.split(",") if name.strip())
         if column_set is not None and column_set.lower() != ALL:

@@ -58,8 +58,8 @@ class CodeDirPlugin(WorkerPlugin):
         os.environ.update(self.env)
         self.predictor = Predictor.from_settings(replace(self.settings, code_dir=Path(self.folder)))
         # The readers every partition needs, imported now rather than inside the first task.
-        import pyarrow.csv  # noqa: F401
-        import pyarrow.parquet  # noqa: F401
+        import pyarrow.csv
+        import pyarrow.parquet
 
     def teardown(self, worker) -> None:
         """Remove the unpacked code dir."""
@@ -157,7 +157,7 @@ class DaskEngine:
 
     def model_info(self) -> ModelInfo:
         """The target type and input rule of the model as one worker loaded it."""
-        worker = sorted(self.client.scheduler_info()["workers"])[0]
+        worker = min(self.client.scheduler_info()["workers"])
         kind, whole = self.client.run(model_info, self.plugin_name, workers=[worker])[worker]
         return ModelInfo(TargetType(kind), whole)
 
