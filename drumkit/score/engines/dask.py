@@ -176,8 +176,8 @@ class DaskEngine:
         except BaseException as exc:
             self.client.cancel(futures)
             if type(exc).__name__ == "KilledWorker":
-                raise DrumkitError(f"A Dask worker died {ALLOWED_FAILURES + 1} times running one partition "
-                                   f"(out of memory?): {exc}") from None
+                raise DrumkitError(f"Dask workers died every time they ran one partition, up to the scheduler's "
+                                   f"allowed-failures (out of memory? try a smaller --blocksize): {exc}") from None
             raise
 
     def close(self) -> None:
