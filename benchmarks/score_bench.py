@@ -434,16 +434,21 @@ def main(argv: list[str] | None = None) -> int:
     say = (lambda text: print(text, file=sys.stderr, flush=True))
     if args.workdir is not None:
         args.workdir.mkdir(parents=True, exist_ok=True)
-    root = Path(tempfile.mkdtemp(prefix="drumkit-bench-", dir=args.workdir))
+    report = run_in_temp_folder(run, args, "drumkit-bench-", say)
+    print(json.dumps(report, indent=2) if args.json else render(report))
+    return 0 if report["ok"] else 1
+
+
+def run_in_temp_folder(measure_all, args: argparse.Namespace, prefix: str, say) -> dict:
+    """`measure_all(args, root, say)` in a fresh temp folder under --workdir, removed afterwards unless --keep."""
+    root = Path(tempfile.mkdtemp(prefix=prefix, dir=args.workdir))
     try:
-        report = run(args, root, say)
+        return measure_all(args, root, say)
     finally:
         if args.keep:
             say(f"kept {root}")
         else:
             shutil.rmtree(root, ignore_errors=True)
-    print(json.dumps(report, indent=2) if args.json else render(report))
-    return 0 if report["ok"] else 1
 
 
 if __name__ == "__main__":

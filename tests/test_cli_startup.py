@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 import drumkit
 from drumkit import cli
 
-HEAVY = ("pandas", "pyarrow", "sklearn", "flask", "numpy", "scipy", "openai")
+HEAVY = ("pandas", "pyarrow", "sklearn", "flask", "numpy", "scipy", "openai", "dask", "distributed", "fsspec", "s3fs")
 
 
 def test_version_in_process():

@@ -69,7 +69,7 @@ def test_without_the_package_drumkit_serves_the_names_from_inside_drumkit(hooks_
     seen = probe(hooks_dir, root / "drum_imports_params.yaml")
     assert seen["before"] is False  # nothing named datarobot_drum is installed anywhere
     assert Path(seen["origin"]).is_relative_to(COMPAT_ROOT)
-    # Appended after the standard path finder (other packages' import hooks may follow it): a real package wins.
+    # After the path finder, so any real package is found first (other libraries, e.g. six, may append theirs too).
     assert seen["finders"].index("StandInFinder") > seen["finders"].index("PathFinder")
     assert seen["interface_module"] == "datarobot_drum.custom_task_interfaces.estimator_interfaces"  # DRUM's path
     assert seen["scale"] == 3

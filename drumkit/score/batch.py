@@ -13,6 +13,7 @@ from drumkit.predictor import codecs
 from drumkit.predictor.codecs import BLOCK_BYTES, RESTART
 from drumkit.predictor.predictor import NONE_RESULT_TEXT, Predictor
 from drumkit.predictor.targets import TargetType
+from drumkit.score.passthrough import Passthrough
 from drumkit.score.writer import AtomicOutput, FrameWriter
 
 DEFAULT_UNSTRUCTURED_CONTENT_TYPE = "text/plain; charset=utf8"
@@ -28,6 +29,7 @@ class ScoreJob:
     content_type: str | None = None
     query: str | None = None
     chunk_bytes: int = BLOCK_BYTES
+    passthrough: Passthrough = Passthrough()
 
 
 @dataclass
@@ -50,6 +52,8 @@ def run_score(
     if predictor.target_type is not TargetType.UNSTRUCTURED and (job.query or job.content_type):
         flag = "--query" if job.query else "--content-type"
         raise UsageError(f"{flag} argument can be used only with --target-type unstructured")
+    if predictor.target_type is TargetType.UNSTRUCTURED and job.passthrough:
+        raise UsageError("Passthrough columns need a structured model; an unstructured one has no columns")
     out = AtomicOutput(job.output, stdout)
     writer = FrameWriter(out.temp, FrameWriter.kind_for(job.output))
     try:
@@ -85,10 +89,12 @@ def _score_rows(predictor: Predictor, job: ScoreJob, writer: FrameWriter, progre
             writer.reset()
             result = ScoreResult()
             continue
+        picked = job.passthrough.pick(frame)
         if predictor.target_type is TargetType.TRANSFORM:
             out = predictor.transform(frame)
         else:
             out = predictor.predict(frame, request).to_frame()
+        out = job.passthrough.attach(picked, out)
         writer.write(out)
         result.rows += len(out)
         result.chunks += 1

@@ -9,6 +9,7 @@ import signal
 import sys
 import time
 
+from drumkit.malloc import keep_freed_memory
 from drumkit.server.settings import ServerSettings
 from drumkit.server.streams import StreamRouter, stream_paths
 
@@ -148,7 +149,7 @@ def run_worker(app, sock, settings: ServerSettings) -> None:
     from waitress import create_server, wasyncore
 
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # a queued request is normal, not a warning
-    _keep_freed_memory()
+    keep_freed_memory()
     inline = InlineDispatcher() if settings.threads == 1 else None
     extra = {"_dispatcher": inline, "outbuf_high_watermark": UNBOUNDED} if inline else {}
     streams = stream_paths(app)
@@ -275,30 +276,6 @@ def _share_cores(workers: int) -> None:
     except ImportError:
         return
     threadpool_limits(share)
-
-
-def _keep_freed_memory() -> None:
-    """Let glibc keep freed request-sized blocks for the next request instead of unmapping them.
-
-    Every batch request allocates its body, frames and answer afresh: a few MB each, above glibc's
-    mmap threshold, so each is mapped, page-faulted in and unmapped again; that cost a 10k-row
-    request as much as decoding it. With the threshold at its maximum (32 MiB) and trimming only
-    past 128 MiB, the next request reuses the same pages. The peak stays what the largest request
-    needs; the memory is simply not handed back between requests.
-    """
-    if not sys.platform.startswith("linux"):
-        return
-    import ctypes
-    import ctypes.util
-
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        mallopt = libc.mallopt
-    except (OSError, AttributeError):  # not glibc (musl has no mallopt)
-        return
-    m_trim_threshold, m_mmap_threshold = -1, -3
-    mallopt(m_mmap_threshold, 32 * 1024 * 1024)
-    mallopt(m_trim_threshold, 128 * 1024 * 1024)
 
 
 def _describe(status: int) -> str:

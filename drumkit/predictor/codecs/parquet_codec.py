@@ -42,6 +42,25 @@ def _blocks(source, what: str, block_rows: int) -> Iterator[tuple[object, float]
         raise _error(what, exc) from None
 
 
+def read_row_groups(source, groups, what: str, use_threads: bool = True):
+    """The DataFrame of some row groups of a Parquet file (a partition of a dataset).
+
+    A dask worker reads on its one thread: pyarrow's parallel column decoding holds about twice
+    the partition in its pool at once, and the pool's unused memory is handed back after.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from drumkit.predictor.codecs.arrow_codec import to_frame
+
+    try:
+        frame = to_frame(pq.ParquetFile(source).read_row_groups(list(groups), use_threads=use_threads))
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise _error(what, exc) from None
+    pa.default_memory_pool().release_unused()
+    return frame
+
+
 def iter_body(data: bytes, block_bytes: int) -> Iterator:
     """Row blocks of a Parquet body (rows per block scaled from the body's bytes per row)."""
     import pyarrow as pa
