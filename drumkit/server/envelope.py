@@ -68,7 +68,12 @@ class Envelope:
         try:
             answer = self._early_answer(environ, method, path)
             if answer is None:
-                return self.inner(environ, start)
+                try:
+                    return self.inner(environ, start)
+                except BaseException as exc:  # SystemExit from an extension's hook: answer, keep serving
+                    if seen:
+                        raise
+                    answer = error_answer(exc)
             start(status_line(answer.status), [("Content-Type", answer.content_type),
                                                ("Content-Length", str(len(answer.body))), *answer.headers])
             return [answer.body]
@@ -97,7 +102,7 @@ class Envelope:
             body = _read_body(environ, length)
             sample = intake.from_body(body, environ.get("CONTENT_TYPE"), predictor.reads_any_payload)
             return handlers.predict(predictor, sample, environ.get("HTTP_ACCEPT"))
-        except Exception as exc:  # every failure becomes a JSON body; the server keeps serving
+        except BaseException as exc:  # a hook's SystemExit too: a JSON body, the server keeps serving
             return error_answer(exc)
 
 
