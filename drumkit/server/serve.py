@@ -1,4 +1,4 @@
-"""Run the app on waitress: one process, or a supervisor forking N workers that share one socket."""
+"""Run the app on waitress: a supervisor forking N (>= 1) workers that share one socket."""
 
 from __future__ import annotations
 
@@ -64,7 +64,7 @@ def _json_error_channel():
     import uuid
 
     from waitress.channel import HTTPChannel
-    from waitress.parser import HTTPRequestParser
+    from waitress.parser import HTTPRequestParser, ParsingError
     from waitress.receiver import FixedStreamReceiver
     from waitress.task import ErrorTask
 
@@ -87,6 +87,9 @@ def _json_error_channel():
     class ChunkedBodyParser(HTTPRequestParser):
         def parse_header(self, header_plus):
             super().parse_header(header_plus)
+            if "CONTENT_LENGTH" in self.headers and (self.chunked or "TRANSFER_ENCODING" in self.headers):
+                # Two framings disagree about where the body ends: answering either one is request smuggling.
+                raise ParsingError("a request may not carry both Content-Length and Transfer-Encoding")
             if isinstance(self.body_rcv, FixedStreamReceiver) and self.content_length <= IN_MEMORY_BODY:
                 self.body_rcv = FixedStreamReceiver(self.content_length, BodyChunks())
 
@@ -182,10 +185,11 @@ def run_worker(app, sock, settings: ServerSettings) -> None:
 
 
 def serve(app, sock, settings: ServerSettings, state) -> int:
-    """Serve until stopped; returns the exit code (0 after a clean drain)."""
-    if settings.workers <= 1:
-        run_worker(app, sock, settings)
-        return 0
+    """Serve until stopped; returns the exit code (0 after a clean drain).
+
+    Even one worker runs under the supervisor: a model that segfaults or calls os._exit costs its
+    request and a fresh worker, never the service.
+    """
     return supervise(app, sock, settings, state)
 
 

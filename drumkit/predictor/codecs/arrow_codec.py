@@ -28,8 +28,19 @@ def _open(source, what: str):
 
 
 def to_frame(table):
-    """An Arrow table as pandas gives it (same-typed columns merged: models slice such frames faster)."""
-    return table.to_pandas()
+    """An Arrow table as pandas gives it (same-typed columns merged: models slice such frames faster).
+
+    pandas rebuilds its index and dtypes from the schema's `pandas` metadata, which a client writes:
+    metadata that is not what pandas wrote is a payload error (422), not a server failure.
+    """
+    import pyarrow as pa
+
+    try:
+        return table.to_pandas()
+    except pa.ArrowException:
+        raise
+    except Exception:
+        raise PayloadError("Could not read the input: its 'pandas' schema metadata is malformed") from None
 
 
 def decode(data: bytes, _colnames=None):
