@@ -18,12 +18,12 @@ def _open(source, what: str):
     try:
         reader = pyarrow.ipc.open_file(source)
         return reader.schema, (reader.get_batch(i) for i in range(reader.num_record_batches))
-    except (pa.ArrowInvalid, OSError):
+    except (pa.ArrowException, OSError):
         pass
     try:
         reader = pyarrow.ipc.open_stream(source)
         return reader.schema, iter(reader)
-    except (pa.ArrowInvalid, OSError):
+    except (pa.ArrowException, OSError):
         raise PayloadError(f"Could not read {what}: {NEITHER}") from None
 
 
@@ -50,7 +50,7 @@ def decode(data: bytes, _colnames=None):
     schema, batches = _open(pa.py_buffer(data), "the Arrow input")
     try:
         return to_frame(pa.Table.from_batches(list(batches), schema=schema))
-    except (pa.ArrowInvalid, OSError) as exc:
+    except (pa.ArrowException, OSError) as exc:
         raise PayloadError(f"Could not read the Arrow input: {str(exc).splitlines()[0][:200]}") from None
 
 
@@ -73,7 +73,7 @@ def _blocks(schema, batches, what: str, block_rows: int) -> Iterator:
                 pending_rows += piece.num_rows
         if pending or not emitted:
             yield to_frame(pa.Table.from_batches(pending, schema=schema))
-    except (pa.ArrowInvalid, OSError) as exc:
+    except (pa.ArrowException, OSError) as exc:
         raise PayloadError(f"Could not read {what}: {str(exc).splitlines()[0][:200]}") from None
 
 
