@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 import drumkit
 from drumkit import cli
 
-HEAVY = ("pandas", "pyarrow", "sklearn", "flask", "numpy", "scipy")
+HEAVY = ("pandas", "pyarrow", "sklearn", "flask", "numpy", "scipy", "prometheus_client", "waitress")
 
 
 def test_version_in_process():

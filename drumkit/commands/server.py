@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -37,6 +38,13 @@ def server(
     max_body_size: Annotated[
         str, typer.Option("--max-body-size", help="Largest request body, e.g. 1GiB, 50MB, 1048576 (413 above it).")
     ] = "1GiB",
+    metrics: Annotated[
+        bool, typer.Option("--metrics/--no-metrics", help="Answer GET /metrics (Prometheus text, all workers).")
+    ] = True,
+    max_worker_memory: Annotated[
+        Optional[str], typer.Option("--max-worker-memory",
+                                    help="Replace a worker after its current request once its RSS exceeds this, e.g. 2GiB.")
+    ] = None,
     production: Annotated[bool, typer.Option("--production", envvar="PRODUCTION", hidden=True,
                                              help="Deprecated in DRUM; accepted and ignored.")] = False,
     show_perf: Annotated[bool, typer.Option("--show-perf", hidden=True, help="Accepted; /stats/ always has timings.")] = False,
@@ -54,10 +62,17 @@ def server(
 
         host, port = parse_address(address)
         workers = max_workers if max_workers is not None else workers_from_env()
-        settings = ServerSettings(url_prefix=os.environ.get("URL_PREFIX", ""), max_body_size=parse_size(max_body_size),
-                                  show_stacktrace=model.show_stacktrace, workers=max(workers, 1), threads=threads)
+        settings = ServerSettings(url_prefix=os.environ.get("URL_PREFIX", ""),
+                                  max_body_size=parse_size(max_body_size, "--max-body-size"),
+                                  show_stacktrace=model.show_stacktrace, workers=max(workers, 1), threads=threads,
+                                  metrics=metrics, max_worker_memory=parse_size(max_worker_memory, "--max-worker-memory")
+                                  if max_worker_memory is not None else None)
         model_settings = model.settings()
         sock = bind(host, port)  # before loading: a busy port fails fast, and early clients wait in the backlog
+        if settings.metrics:
+            from drumkit.server import metrics as server_metrics
+
+            server_metrics.enable()  # before the app: its envelope counts from the first request
         app, state = _build_app(model_settings, settings, with_error_server)
         sys.stderr.write(f"drumkit server listening on http://{_url_host(host)}:{port}{settings.url_prefix}/ "
                          f"({settings.workers} worker(s), {threads} thread(s) each)\n")
@@ -75,7 +90,9 @@ def _build_app(model, settings, with_error_server: bool):
 
     state = ServerState(predictor=None, settings=settings, timings=Timings(settings.workers))
     try:
+        started = time.perf_counter()
         predictor = Predictor.from_settings(model)
+        state.load_seconds = time.perf_counter() - started
         # custom_flask.py is applied in create_app: its failure is a load failure too.
         return create_app(predictor, settings, state=state), state
     except Exception as exc:
@@ -99,7 +116,7 @@ def _url_host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
 
-def parse_size(text: str) -> int:
+def parse_size(text: str, flag: str = "--max-body-size") -> int:
     """`1GiB`, `50MB`, `1048576` -> bytes (binary units)."""
     from drumkit.errors import UsageError
 
@@ -111,5 +128,5 @@ def parse_size(text: str) -> int:
     except ValueError:
         value = -1
     if unit not in _SIZE_UNITS or value <= 0:
-        raise UsageError(f"Bad --max-body-size '{text}': use a size such as 1GiB, 50MB or 1048576")
+        raise UsageError(f"Bad {flag} '{text}': use a size such as 1GiB, 50MB or 1048576")
     return int(value * _SIZE_UNITS[unit])

@@ -14,6 +14,8 @@ from drumkit.server.settings import ServerSettings
 log = logging.getLogger("drumkit.server")
 DRAIN_TIMEOUT = 60.0
 RESTART_PAUSE = 1.0
+RECYCLE_EXIT = 75  # a worker's exit code after it left for --max-worker-memory (EX_TEMPFAIL)
+BACKLOG_GRACE = 1.0  # how long a connection swept from the backlog at shutdown has to send its request
 RECV_BYTES = 256 * 1024
 IN_MEMORY_BODY = 64 * 1024 * 1024
 # Inline servicing must never wait for the loop to drain an answer (it IS the loop): waitress spills
@@ -66,7 +68,7 @@ def _json_error_channel():
     from waitress.channel import HTTPChannel
     from waitress.parser import HTTPRequestParser, ParsingError
     from waitress.receiver import FixedStreamReceiver
-    from waitress.task import ErrorTask
+    from waitress.task import ErrorTask, WSGITask
 
     from drumkit.predictor.codecs.json_codec import dumps
 
@@ -84,6 +86,19 @@ def _json_error_channel():
             self.content_length = len(body)
             self.write(body)
 
+    class DrainingAwareTask(WSGITask):
+        """Once the worker drains, its answers say `Connection: close` (the one being computed too)."""
+
+        def service(self):
+            drain = self.channel.server.drain_state
+            if drain.draining:
+                self.set_close_on_finish()
+            drain.current = self
+            try:
+                super().service()
+            finally:
+                drain.current = None
+
     class ChunkedBodyParser(HTTPRequestParser):
         def parse_header(self, header_plus):
             super().parse_header(header_plus)
@@ -95,9 +110,25 @@ def _json_error_channel():
 
     class JsonErrorChannel(HTTPChannel):
         error_task_class = JsonErrorTask
+        task_class = DrainingAwareTask
         parser_class = ChunkedBodyParser
 
     return JsonErrorChannel
+
+
+class DrainState:
+    """Whether a worker is draining, and the answer it is computing (told to close its connection)."""
+
+    def __init__(self):
+        self.draining = False
+        self.current = None
+
+    def drain(self) -> None:
+        """From now on every answer closes its connection."""
+        self.draining = True
+        current = self.current
+        if current is not None and not current.wrote_header:
+            current.set_close_on_finish()
 
 
 class InlineDispatcher:
@@ -119,9 +150,11 @@ class InlineDispatcher:
         """Queue a channel whose request is complete."""
         self.queue.append(task)
 
-    def run_pending(self) -> None:
-        """Service every queued request."""
+    def run_pending(self) -> int:
+        """Service every queued request; returns how many there were."""
+        served = 0
         while self.queue:
+            served += 1
             task = self.queue.popleft()
             self.active_count = 1
             try:
@@ -130,6 +163,7 @@ class InlineDispatcher:
                 log.exception("Exception when servicing %r", task)
             finally:
                 self.active_count = 0
+        return served
 
     def shutdown(self, cancel_pending: bool = True, timeout: float = 5) -> bool:
         """Cancel what is still queued."""
@@ -138,17 +172,24 @@ class InlineDispatcher:
         return True
 
 
-def _busy(server) -> bool:
+def _busy(server, fresh_until: float = 0.0) -> bool:
+    """Work left: a queued or running request, a request half received, an answer unsent, or, until
+    `fresh_until`, a connection swept from the backlog whose request has not been read yet."""
     dispatcher = server.task_dispatcher
     if dispatcher.queue or dispatcher.active_count > 0:
         return True
+    fresh = time.monotonic() < fresh_until
     return any(ch.requests or getattr(ch, "request", None) is not None or ch.total_outbufs_len
+               or (fresh and ch.last_activity == ch.creation_time)
                for ch in list(server.active_channels.values()))
 
 
-def run_worker(app, sock, settings: ServerSettings) -> None:
-    """Serve on a bound socket until SIGTERM/SIGINT, then stop accepting and finish the requests in flight."""
+def run_worker(app, sock, settings: ServerSettings) -> str | None:
+    """Serve on a bound socket until SIGTERM/SIGINT (or past --max-worker-memory), then stop accepting and
+    finish the requests in flight; returns "memory" when the worker left to be replaced."""
     from waitress import create_server, wasyncore
+
+    from drumkit.server import connections
 
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # a queued request is normal, not a warning
     _keep_freed_memory()
@@ -156,32 +197,59 @@ def run_worker(app, sock, settings: ServerSettings) -> None:
     extra = {"_dispatcher": inline, "outbuf_high_watermark": UNBOUNDED} if inline else {}
     server = create_server(app, sockets=[sock], threads=settings.threads, ident="drumkit", **extra,
                            max_request_body_size=settings.max_body_size + 1, asyncore_use_poll=True,
-                           channel_timeout=120, connection_limit=1000,
+                           **connections.waitress_options(settings.workers),
                            # Fewer loop turns per large body, and bodies up to 16 MiB stay in memory
                            # (waitress's defaults, 8 KiB reads and a temp file above 512 KiB, cost ~30% on 1 MB CSVs).
                            recv_bytes=RECV_BYTES, inbuf_overflow=IN_MEMORY_BODY)
     server.channel_class = _json_error_channel()
+    server.drain_state = DrainState()
+    connections.accept_in_batches(server, settings.workers)
     stopping = []
 
     def stop(signum, _frame):
         stopping.append(signum)
+        server.drain_state.drain()
         server.pull_trigger()
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    run_pending = inline.run_pending if inline else (lambda: None)
+    run_pending = inline.run_pending if inline else (lambda: 1)
+    cap = settings.max_worker_memory
     while not stopping:
         wasyncore.loop(timeout=1.0, map=server._map, use_poll=True, count=1)
-        run_pending()
+        served = run_pending()
+        connections.shed_idle(server)
+        if cap and served and _rss_bytes() > cap:  # checked after requests: a worker leaves between them
+            log.warning("worker %d: %d MiB resident, above --max-worker-memory: replacing it after its requests",
+                        os.getpid(), _rss_bytes() >> 20)
+            stopping.append("memory")
     log.info("worker %d: stopping, finishing requests in flight", os.getpid())
+    server.drain_state.drain()
+    if any(signum in (signal.SIGTERM, signal.SIGINT) for signum in stopping):
+        # The service is stopping: connections waiting in the backlog are answered, not reset.
+        connections.sweep_backlog(server)
+    # Connections this worker accepted get their request read and answered before it leaves.
+    fresh_until = time.monotonic() + BACKLOG_GRACE
     server.accepting = False
-    server.del_channel()
+    server.del_channel()  # the supervisor keeps the socket: its backlog waits for the other workers
     deadline = time.monotonic() + DRAIN_TIMEOUT
-    while _busy(server) and time.monotonic() < deadline:
+    while _busy(server, fresh_until) and time.monotonic() < deadline:
         wasyncore.loop(timeout=0.05, map=server._map, use_poll=True, count=1)
         run_pending()
     server.task_dispatcher.shutdown(cancel_pending=True, timeout=2)
     wasyncore.close_all(server._map)
+    return "memory" if "memory" in stopping else None
+
+
+def _rss_bytes() -> int:
+    """This process's resident memory."""
+    try:
+        with open("/proc/self/statm", "rb") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        import psutil
+
+        return psutil.Process().memory_info().rss
 
 
 def serve(app, sock, settings: ServerSettings, state) -> int:
@@ -195,7 +263,11 @@ def serve(app, sock, settings: ServerSettings, state) -> int:
 
 def supervise(app, sock, settings: ServerSettings, state) -> int:
     """Fork `settings.workers` workers, replace any that dies, and on SIGTERM/SIGINT drain them all."""
+    from drumkit.server import metrics
+
     state.supervisor_pid = os.getpid()
+    if state.load_seconds is not None:
+        metrics.model_loaded(state.load_seconds)
     children: dict[int, tuple[int, float]] = {}
     stopping = []
 
@@ -208,7 +280,7 @@ def supervise(app, sock, settings: ServerSettings, state) -> int:
             try:
                 _share_cores(settings.workers)
                 state.timings.use_slot(slot)
-                run_worker(app, sock, settings)
+                code = RECYCLE_EXIT if run_worker(app, sock, settings) == "memory" else 0
             except BaseException:  # a worker must never return into the supervisor's code
                 log.exception("worker %d failed", os.getpid())
                 code = 1
@@ -232,19 +304,28 @@ def supervise(app, sock, settings: ServerSettings, state) -> int:
     for slot in range(settings.workers):
         spawn(slot)
     log.info("serving with %d workers: %s", settings.workers, sorted(children))
-    while children:
-        try:
-            pid, status = os.wait()
-        except ChildProcessError:
-            break
-        slot, started = children.pop(pid, (None, 0.0))
-        if slot is None or stopping:
-            continue
-        log.warning("worker %d ended (%s); starting a replacement", pid, _describe(status))
-        if time.monotonic() - started < RESTART_PAUSE:
-            time.sleep(RESTART_PAUSE)  # a worker dying at once would otherwise restart in a tight loop
-        if not stopping:
-            spawn(slot)
+    try:
+        while children:
+            try:
+                pid, status = os.wait()
+            except ChildProcessError:
+                break
+            slot, started = children.pop(pid, (None, 0.0))
+            metrics.worker_gone(pid)
+            if slot is None or stopping:
+                continue
+            recycled = os.WIFEXITED(status) and os.WEXITSTATUS(status) == RECYCLE_EXIT
+            if recycled:
+                log.info("worker %d left (above --max-worker-memory); starting a replacement", pid)
+            else:
+                log.warning("worker %d ended (%s); starting a replacement", pid, _describe(status))
+                if time.monotonic() - started < RESTART_PAUSE:
+                    time.sleep(RESTART_PAUSE)  # a worker dying at once would otherwise restart in a tight loop
+            if not stopping:
+                metrics.worker_restarted("memory" if recycled else "crash" if os.WIFSIGNALED(status) else "exit")
+                spawn(slot)
+    finally:
+        metrics.disable()
     return 0
 
 

@@ -21,6 +21,8 @@ class ServerSettings:
     # lose ~25% of throughput under concurrent load. Scale out with workers; more threads keep
     # /ping/ answering during long predictions.
     threads: int = 1
+    metrics: bool = True  # GET /metrics (Prometheus), aggregated over the workers
+    max_worker_memory: int | None = None  # RSS bytes above which a worker is replaced after its request
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "url_prefix", normalize_prefix(self.url_prefix))
