@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import socket
-import time
 
 import pytest
 
@@ -15,25 +14,6 @@ BOUND = 30.0
 def post(path: str, body: bytes) -> bytes:
     return (b"POST %s HTTP/1.1\r\nHost: t\r\nContent-Type: text/csv\r\nContent-Length: %d\r\n\r\n"
             % (path.encode(), len(body))) + body
-
-
-def read_all(sock: socket.socket) -> bytes:
-    """Everything until the server closes the connection (bounded by the socket timeout)."""
-    received = b""
-    while True:
-        data = sock.recv(65536)
-        if not data:
-            return received
-        received += data
-
-
-def poll(condition, what: str):
-    deadline = time.monotonic() + BOUND
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.02)
-    pytest.fail(f"timed out waiting for {what}")
 
 
 @pytest.fixture(scope="module")
@@ -50,17 +30,17 @@ def test_sigterm_answers_the_request_in_service_and_the_backlog(code_dir, tmp_pa
         assert b"200 OK" in idle.recv(65536)  # a keep-alive connection the worker holds, now idle
         slow = socket.create_connection(("127.0.0.1", server.port), timeout=BOUND)
         slow.sendall(post("/predict/", f"a,sleep,marker\n1,1.5,{marker}\n".encode()))
-        poll(marker.exists, "the slow request to start")
+        serverproc.wait_for(marker.exists, what="the slow request to start")
         waiting = socket.create_connection(("127.0.0.1", server.port), timeout=BOUND)
         waiting.sendall(post("/predict/", b"a\n2\n"))  # in the backlog: the only worker is busy
         server.proc.terminate()
-        answers = [read_all(slow), read_all(waiting)]
+        answers = [serverproc.read_until_closed(slow), serverproc.read_until_closed(waiting)]
         for answer, value in zip(answers, (b"[2.75]", b"[1.0]")):
             head, _, body = answer.partition(b"\r\n\r\n")
             assert head.startswith(b"HTTP/1.1 200 OK"), answer
             assert b"\r\nConnection: close" in head
             assert value in body
-        assert read_all(idle) == b""  # closed at the end of the drain
+        assert serverproc.read_until_closed(idle) == b""  # closed at the end of the drain
         assert server.proc.wait(timeout=BOUND) == 0
     finally:
         server.stop()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -35,16 +34,6 @@ def predict(server) -> requests.Response:
                          headers={"Content-Type": "text/csv", "Connection": "close"})
 
 
-def poll(condition, what: str):
-    deadline = time.monotonic() + BOUND
-    while time.monotonic() < deadline:
-        result = condition()
-        if result:
-            return result
-        time.sleep(0.05)
-    pytest.fail(f"timed out waiting for {what}")
-
-
 @pytest.fixture(scope="module")
 def model(tmp_path_factory):
     return faultmodels.fault_dir(tmp_path_factory.mktemp("metrics") / "model")
@@ -67,7 +56,8 @@ def test_metrics_add_up_over_workers_and_count_a_restart(model, tmp_path):
             assert value(samples, "drumkit_model_load_seconds") > 0
         pids = {p["pid"] for p in server.get("/stats/").json()["drum_info"]} - {server.pid}
         os.kill(min(pids), signal.SIGKILL)
-        poll(lambda: value(scrape(server), "drumkit_worker_restarts_total", reason="crash") == 1, "a counted restart")
+        serverproc.wait_for(lambda: value(scrape(server), "drumkit_worker_restarts_total", reason="crash") == 1,
+                            what="a counted restart")
         assert value(scrape(server), "drumkit_requests_total", route="/predict/", method="POST", status="200") == 12
     finally:
         server.stop()

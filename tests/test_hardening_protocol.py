@@ -31,12 +31,7 @@ def exchange(port: int, raw: bytes) -> bytes:
     """Send raw bytes on one connection and read until the server closes it (bounded)."""
     with socket.create_connection(("127.0.0.1", port), timeout=BOUND) as sock:
         sock.sendall(raw)
-        received = b""
-        while True:
-            data = sock.recv(65536)
-            if not data:
-                return received
-            received += data
+        return serverproc.read_until_closed(sock)
 
 
 def test_content_length_with_transfer_encoding_is_400_and_closed(server):
