@@ -41,7 +41,8 @@ class OutputTarget:
     def commit(self) -> None:
         """Publish the temp file's content at the destination."""
         if self.through:
-            with open(self.temp, "rb") as source, open(self.destination, "wb") as sink:
+            # Append: /dev/stdout redirected by the shell (`>` or `>>`) must not be truncated by a reopen.
+            with open(self.temp, "rb") as source, open(self.destination, "ab") as sink:
                 shutil.copyfileobj(source, sink)
             self.temp.unlink()
             return
