@@ -73,35 +73,47 @@ def server(
             from drumkit.server import metrics as server_metrics
 
             server_metrics.enable()  # before the app: its envelope counts from the first request
-        app, state = _build_app(model_settings, settings, with_error_server)
-        sys.stderr.write(f"drumkit server listening on http://{_url_host(host)}:{port}{settings.url_prefix}/ "
-                         f"({settings.workers} worker(s), {threads} thread(s) each)\n")
-        from drumkit.server.serve import serve
+        from drumkit.server.serve import WorkerStartFailed, serve
+        from drumkit.server.state import ServerState
+        from drumkit.server.stats import Timings
 
-        code = serve(app, sock, settings, state)
+        state = ServerState(predictor=None, settings=settings, timings=Timings(settings.workers))
+
+        def build_app(report: bool):
+            """In each worker: load the model and build the app; a failure is one line (first worker only)."""
+            try:
+                if not report:
+                    return _build_app(model_settings, settings, with_error_server, state, report)
+                with reported(model.show_stacktrace):
+                    app = _build_app(model_settings, settings, with_error_server, state, report)
+            except (typer.Exit, Exception):
+                raise WorkerStartFailed() from None
+            sys.stderr.write(f"drumkit server listening on http://{_url_host(host)}:{port}{settings.url_prefix}/ "
+                             f"({settings.workers} worker(s), {threads} thread(s) each)\n")
+            return app
+
+        code = serve(build_app, sock, settings, state)
     raise typer.Exit(code)
 
 
-def _build_app(model, settings, with_error_server: bool):
+def _build_app(model, settings, with_error_server: bool, state, report: bool = True):
     from drumkit.predictor.predictor import Predictor
     from drumkit.server.app import create_app
-    from drumkit.server.state import ServerState
-    from drumkit.server.stats import Timings
 
-    state = ServerState(predictor=None, settings=settings, timings=Timings(settings.workers))
     try:
         started = time.perf_counter()
         predictor = Predictor.from_settings(model)
         state.load_seconds = time.perf_counter() - started
         # custom_flask.py is applied in create_app: its failure is a load failure too.
-        return create_app(predictor, settings, state=state), state
+        return create_app(predictor, settings, state=state)
     except Exception as exc:
         if not with_error_server:
             raise
         reason = str(getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}")
-        error_console().print(f"[bold red]Error:[/bold red] {escape(reason)}\n"
-                              "Serving the error server (--with-error-server): model routes answer 513.")
-        return create_app(None, settings, load_error=reason, state=state), state
+        if report:
+            error_console().print(f"[bold red]Error:[/bold red] {escape(reason)}\n"
+                                  "Serving the error server (--with-error-server): model routes answer 513.")
+        return create_app(None, settings, load_error=reason, state=state)
 
 
 def _access_log_on(level: str) -> None:

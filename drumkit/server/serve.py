@@ -15,6 +15,7 @@ log = logging.getLogger("drumkit.server")
 DRAIN_TIMEOUT = 60.0
 RESTART_PAUSE = 1.0
 RECYCLE_EXIT = 75  # a worker's exit code after it left for --max-worker-memory (EX_TEMPFAIL)
+START_FAILED_EXIT = 76  # a worker's exit code when its app could not be built (the model failed to load)
 BACKLOG_GRACE = 1.0  # how long a connection swept from the backlog at shutdown has to send its request
 RECV_BYTES = 256 * 1024
 IN_MEMORY_BODY = 64 * 1024 * 1024
@@ -252,26 +253,34 @@ def _rss_bytes() -> int:
         return psutil.Process().memory_info().rss
 
 
-def serve(app, sock, settings: ServerSettings, state) -> int:
-    """Serve until stopped; returns the exit code (0 after a clean drain).
+class WorkerStartFailed(Exception):
+    """Raised by an app builder whose model failed to load (after reporting why, when asked to)."""
+
+
+def serve(build_app, sock, settings: ServerSettings, state) -> int:
+    """Serve until stopped; returns the exit code (0 after a clean drain, 1 when the model failed to load).
 
     Even one worker runs under the supervisor: a model that segfaults or calls os._exit costs its
-    request and a fresh worker, never the service.
+    request and a fresh worker, never the service. `build_app(report)` runs in each worker, after the
+    fork: a model loaded before forking is not safe to use in the child (an XGBoost booster loaded in
+    the parent hangs the child's first OpenMP prediction). `report` is true for the first worker
+    only, so a model that cannot load is reported once.
     """
-    return supervise(app, sock, settings, state)
+    return supervise(build_app, sock, settings, state)
 
 
-def supervise(app, sock, settings: ServerSettings, state) -> int:
+def supervise(build_app, sock, settings: ServerSettings, state) -> int:
     """Fork `settings.workers` workers, replace any that dies, and on SIGTERM/SIGINT drain them all."""
     from drumkit.server import metrics
 
     state.supervisor_pid = os.getpid()
-    if state.load_seconds is not None:
-        metrics.model_loaded(state.load_seconds)
+    failed = []
     children: dict[int, tuple[int, float]] = {}
     stopping = []
 
-    def spawn(slot: int) -> None:
+    def spawn(slot: int, first: bool = False) -> None:
+        sys.stdout.flush()
+        sys.stderr.flush()  # else what is buffered is written again by the child
         pid = os.fork()
         if pid == 0:
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
@@ -280,7 +289,12 @@ def supervise(app, sock, settings: ServerSettings, state) -> int:
             try:
                 _share_cores(settings.workers)
                 state.timings.use_slot(slot)
+                app = build_app(first)
+                if state.load_seconds is not None:
+                    metrics.model_loaded(state.load_seconds)
                 code = RECYCLE_EXIT if run_worker(app, sock, settings) == "memory" else 0
+            except WorkerStartFailed:
+                code = START_FAILED_EXIT
             except BaseException:  # a worker must never return into the supervisor's code
                 log.exception("worker %d failed", os.getpid())
                 code = 1
@@ -302,7 +316,7 @@ def supervise(app, sock, settings: ServerSettings, state) -> int:
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     for slot in range(settings.workers):
-        spawn(slot)
+        spawn(slot, first=slot == 0)
     log.info("serving with %d workers: %s", settings.workers, sorted(children))
     try:
         while children:
@@ -313,6 +327,10 @@ def supervise(app, sock, settings: ServerSettings, state) -> int:
             slot, started = children.pop(pid, (None, 0.0))
             metrics.worker_gone(pid)
             if slot is None or stopping:
+                continue
+            if os.WIFEXITED(status) and os.WEXITSTATUS(status) == START_FAILED_EXIT:
+                failed.append(pid)
+                stop(signal.SIGTERM, None)  # the model cannot load: every worker would fail alike
                 continue
             recycled = os.WIFEXITED(status) and os.WEXITSTATUS(status) == RECYCLE_EXIT
             if recycled:
@@ -326,7 +344,7 @@ def supervise(app, sock, settings: ServerSettings, state) -> int:
                 spawn(slot)
     finally:
         metrics.disable()
-    return 0
+    return 1 if failed else 0
 
 
 def _share_cores(workers: int) -> None:
