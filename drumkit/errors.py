@@ -36,6 +36,12 @@ class PayloadError(DrumkitError):
     http_status = 422
 
 
+class PayloadTooLargeError(PayloadError):
+    """A payload that would expand past the server's memory bound once decoded (HTTP 413)."""
+
+    http_status = 413
+
+
 class WrongEndpointError(DrumkitError):
     """A route that does not fit the model's target type (HTTP 422)."""
 

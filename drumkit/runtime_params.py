@@ -44,19 +44,32 @@ def _check_value(definition: dict, value: Any) -> Any:
             raise ConfigError(f"{fail} Expected a string, got {type(value).__name__}.")
     elif kind == "boolean":
         if not isinstance(value, bool):
-            raise ConfigError(f"{fail} Expected a boolean, got {value!r}.")
+            raise ConfigError(f"{fail} Expected a boolean, got {_kind(value)}.")
     elif kind == "numeric":
         if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
-            raise ConfigError(f"{fail} Expected a number, got {value!r}.")
+            raise ConfigError(f"{fail} Expected a number, got {_kind(value)}.")
         low, high = definition.get("minValue"), definition.get("maxValue")
         if low is not None and value < float(low):
-            raise ConfigError(f"{fail} Value {value} is less than {low}.")
+            raise ConfigError(f"{fail} The value is less than {low}.")
         if high is not None and value > float(high):
-            raise ConfigError(f"{fail} Value {value} is greater than {high}.")
+            raise ConfigError(f"{fail} The value is greater than {high}.")
     elif kind == "credential":
         if not isinstance(value, dict) or "credentialType" not in value:
             raise ConfigError(f"{fail} A credential must be a mapping with a 'credentialType' key.")
     return value
+
+
+def _kind(value: Any) -> str:
+    """A value's type for an error message: values may be secrets, so they are never quoted."""
+    return "a text value" if isinstance(value, str) else f"a value of type {type(value).__name__}"
+
+
+def _where(exc: Exception) -> str:
+    """Where a YAML error is and what it is, without yaml's quote of the offending line (it may hold a credential)."""
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None)
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+    return f"{where}: {problem}" if problem else where
 
 
 def _typed_default(definition: dict) -> Any:
@@ -81,7 +94,7 @@ def load_runtime_params(values_file: Path, definitions: list[dict] | None) -> di
     except OSError as exc:
         raise ConfigError(f"Cannot read runtime parameter values file {values_file}: {exc.strerror}") from None
     except yaml.YAMLError as exc:
-        raise ConfigError(f"Runtime parameter values file {values_file} is not valid YAML: {exc}") from None
+        raise ConfigError(f"Runtime parameter values file {values_file} is not valid YAML{_where(exc)}") from None
     if not values:
         raise ConfigError("Runtime parameter values YAML file is empty!")
     if not isinstance(values, dict):
@@ -92,7 +105,7 @@ def load_runtime_params(values_file: Path, definitions: list[dict] | None) -> di
         name = definition.get("fieldName")
         kind = definition.get("type")
         if not name or kind not in _TYPES:
-            raise ConfigError(f"Runtime parameter definition {definition!r} needs a fieldName and a type in {sorted(_TYPES)}")
+            raise ConfigError(f"Runtime parameter definition '{name or '?'}' needs a fieldName and a type in {sorted(_TYPES)}")
         if name in seen:
             raise ConfigError(f"Failed to load runtime parameter [{name}], duplicated definition")
         seen.add(name)

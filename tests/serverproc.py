@@ -98,3 +98,26 @@ def start(args: list[str], log_dir: Path, prefix: str = "", env: dict | None = N
         server.stop()
         raise
     return server
+
+
+def wait_for(condition, timeout: float = START_TIMEOUT, what: str = "condition"):
+    """Poll `condition` until it returns something truthy (returned), failing the test after `timeout` seconds."""
+    import pytest
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.05)
+    pytest.fail(f"timed out waiting for {what}")
+
+
+def read_until_closed(sock: socket.socket) -> bytes:
+    """Everything a server sends on a raw connection until it closes it (bounded by the socket's timeout)."""
+    received = b""
+    while True:
+        data = sock.recv(65536)
+        if not data:
+            return received
+        received += data

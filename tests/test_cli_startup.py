@@ -10,7 +10,8 @@ from typer.testing import CliRunner
 import drumkit
 from drumkit import cli
 
-HEAVY = ("pandas", "pyarrow", "sklearn", "flask", "numpy", "scipy", "openai", "dask", "distributed", "fsspec", "s3fs")
+HEAVY = ("pandas", "pyarrow", "sklearn", "flask", "numpy", "scipy", "openai", "dask", "distributed", "fsspec", "s3fs",
+         "prometheus_client", "waitress")
 
 
 def test_version_in_process():

@@ -14,19 +14,9 @@ import pytest
 import requests
 
 from tests import servermodels, serverproc
+from tests.serverproc import wait_for
 
 BOUND = 60.0
-
-
-def wait_for(condition, timeout: float = BOUND, what: str = "condition"):
-    """Poll `condition` until it returns something truthy, failing after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.05)
-    pytest.fail(f"timed out waiting for {what}")
 
 
 @pytest.fixture(scope="module")

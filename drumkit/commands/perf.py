@@ -6,7 +6,6 @@ import contextlib
 import json
 import mimetypes
 import os
-import signal
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
@@ -14,7 +13,7 @@ from typing import Annotated, Optional
 import typer
 
 from drumkit.commands import options as opt
-from drumkit.commands.report import error_console, escape, reported
+from drumkit.commands.report import error_console, escape, reported, sigterm_as_interrupt
 
 HELP = "Start the model's server and measure latency, rows/s and memory (DRUM's cases, or -s/-i)."
 
@@ -43,7 +42,7 @@ def perf(
     production: Annotated[bool, typer.Option("--production", hidden=True, help="Accepted, as DRUM's; no effect.")] = False,
 ) -> None:
     """Start the model's server and measure it."""
-    with reported(model.show_stacktrace), _sigterm_as_interrupt():
+    with reported(model.show_stacktrace), sigterm_as_interrupt():
         from drumkit.errors import UsageError
         from drumkit.perf.client import HttpClient
         from drumkit.perf.report import PerfReport
@@ -85,7 +84,10 @@ def perf(
                 _measure_rows(report, client, spec, _input_path(input, code_dir, metadata), samples, iterations,
                               content_type, query, timeout, alive, console)
     if csv_file is not None:
-        _write_atomic(csv_file, report.to_csv())
+        from drumkit.output_target import write_text
+
+        csv_file.parent.mkdir(parents=True, exist_ok=True)
+        write_text(csv_file, report.to_csv())
     if json_output:
         sys.stdout.write(json.dumps(report.to_dict(), indent=2) + "\n")
     else:
@@ -167,34 +169,6 @@ def _input_path(given: Path | None, code_dir: Path, metadata: dict | None, requi
 def _guess_type(path: Path) -> str:
     guessed, _ = mimetypes.guess_type(path.name)
     return guessed or "text/plain"
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    import tempfile
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-        os.replace(temp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
-        raise
-
-
-@contextlib.contextmanager
-def _sigterm_as_interrupt():
-    """SIGTERM unwinds like Ctrl+C, so the server child is stopped on the way out."""
-    def interrupt(_signum, _frame):
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 @contextlib.contextmanager

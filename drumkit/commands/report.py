@@ -55,6 +55,21 @@ def reported(show_stacktrace: bool = False) -> Iterator[None]:
         _fail(exc, f"{type(exc).__name__}: {exc}", ExitStatus.ERROR, show_stacktrace)
 
 
+@contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM unwinds like Ctrl+C, so `finally` blocks run (children stopped, temp files removed)."""
+    import signal
+
+    def interrupt(_signum, _frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def _fail(exc: BaseException, message: str, code: int, show_stacktrace: bool) -> None:
     console = error_console()
     if show_stacktrace:

@@ -12,7 +12,7 @@ from typing import Annotated, List, Optional
 import typer
 
 from drumkit.commands import options as opt
-from drumkit.commands.report import error_console, reported
+from drumkit.commands.report import error_console, reported, sigterm_as_interrupt
 
 HELP = "Score a file or dataset with the model in --code-dir (CSV to stdout unless --output is given)."
 
@@ -49,7 +49,7 @@ def score(
 ) -> None:
     """Score a file with the model in --code-dir."""
     real_stdout = sys.stdout.buffer
-    with reported(model.show_stacktrace), contextlib.redirect_stdout(sys.stderr):
+    with reported(model.show_stacktrace), sigterm_as_interrupt(), contextlib.redirect_stdout(sys.stderr):
         # User prints go to stderr so stdout carries only the predictions.
         from drumkit.errors import UsageError
         from drumkit.predictor.codecs import read_colnames

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -43,6 +44,13 @@ def server(
     max_body_size: Annotated[
         str, typer.Option("--max-body-size", help="Largest request body, e.g. 1GiB, 50MB, 1048576 (413 above it).")
     ] = "1GiB",
+    metrics: Annotated[
+        bool, typer.Option("--metrics/--no-metrics", help="Answer GET /metrics (Prometheus text, all workers).")
+    ] = True,
+    max_worker_memory: Annotated[
+        Optional[str], typer.Option("--max-worker-memory",
+                                    help="Replace a worker after its current request once its RSS exceeds this, e.g. 2GiB.")
+    ] = None,
     production: Annotated[bool, typer.Option("--production", envvar="PRODUCTION", hidden=True,
                                              help="Deprecated in DRUM; accepted and ignored.")] = False,
     show_perf: Annotated[bool, typer.Option("--show-perf", hidden=True, help="Accepted; /stats/ always has timings.")] = False,
@@ -60,38 +68,59 @@ def server(
 
         host, port = parse_address(address)
         workers = max_workers if max_workers is not None else workers_from_env()
-        settings = ServerSettings(url_prefix=os.environ.get("URL_PREFIX", ""), max_body_size=parse_size(max_body_size),
+        settings = ServerSettings(url_prefix=os.environ.get("URL_PREFIX", ""),
+                                  max_body_size=parse_size(max_body_size, "--max-body-size"),
                                   show_stacktrace=model.show_stacktrace, workers=max(workers, 1), threads=threads,
-                                  chat_threads=chat_threads, drain_timeout=drain_timeout)
+                                  chat_threads=chat_threads, drain_timeout=drain_timeout,
+                                  metrics=metrics, max_worker_memory=parse_size(max_worker_memory, "--max-worker-memory")
+                                  if max_worker_memory is not None else None)
         model_settings = model.settings()
         sock = bind(host, port)  # before loading: a busy port fails fast, and early clients wait in the backlog
-        app, state = _build_app(model_settings, settings, with_error_server)
-        sys.stderr.write(f"drumkit server listening on http://{_url_host(host)}:{port}{settings.url_prefix}/ "
-                         f"({settings.workers} worker(s), {threads} thread(s) each)\n")
-        from drumkit.server.serve import serve
+        if settings.metrics:
+            from drumkit.server import metrics as server_metrics
 
-        code = serve(app, sock, settings, state)
+            server_metrics.enable()  # before the app: its envelope counts from the first request
+        from drumkit.server.serve import WorkerStartFailed, serve
+        from drumkit.server.state import ServerState
+        from drumkit.server.stats import Timings
+
+        state = ServerState(predictor=None, settings=settings, timings=Timings(settings.workers))
+
+        def build_app(report: bool):
+            """In each worker: load the model and build the app; a failure is one line (first worker only)."""
+            try:
+                if not report:
+                    return _build_app(model_settings, settings, with_error_server, state, report)
+                with reported(model.show_stacktrace):
+                    app = _build_app(model_settings, settings, with_error_server, state, report)
+            except (typer.Exit, Exception):
+                raise WorkerStartFailed() from None
+            sys.stderr.write(f"drumkit server listening on http://{_url_host(host)}:{port}{settings.url_prefix}/ "
+                             f"({settings.workers} worker(s), {threads} thread(s) each)\n")
+            return app
+
+        code = serve(build_app, sock, settings, state)
     raise typer.Exit(code)
 
 
-def _build_app(model, settings, with_error_server: bool):
+def _build_app(model, settings, with_error_server: bool, state, report: bool = True):
     from drumkit.predictor.predictor import Predictor
     from drumkit.server.app import create_app
-    from drumkit.server.state import ServerState
-    from drumkit.server.stats import Timings
 
-    state = ServerState(predictor=None, settings=settings, timings=Timings(settings.workers))
     try:
+        started = time.perf_counter()
         predictor = Predictor.from_settings(model)
+        state.load_seconds = time.perf_counter() - started
         # custom_flask.py is applied in create_app: its failure is a load failure too.
-        return create_app(predictor, settings, state=state), state
+        return create_app(predictor, settings, state=state)
     except Exception as exc:
         if not with_error_server:
             raise
         reason = str(getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}")
-        error_console().print(f"[bold red]Error:[/bold red] {escape(reason)}\n"
-                              "Serving the error server (--with-error-server): model routes answer 513.")
-        return create_app(None, settings, load_error=reason, state=state), state
+        if report:
+            error_console().print(f"[bold red]Error:[/bold red] {escape(reason)}\n"
+                                  "Serving the error server (--with-error-server): model routes answer 513.")
+        return create_app(None, settings, load_error=reason, state=state)
 
 
 def _access_log_on(level: str) -> None:
@@ -106,7 +135,7 @@ def _url_host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
 
-def parse_size(text: str) -> int:
+def parse_size(text: str, flag: str = "--max-body-size") -> int:
     """`1GiB`, `50MB`, `1048576` -> bytes (binary units)."""
     from drumkit.errors import UsageError
 
@@ -118,5 +147,5 @@ def parse_size(text: str) -> int:
     except ValueError:
         value = -1
     if unit not in _SIZE_UNITS or value <= 0:
-        raise UsageError(f"Bad --max-body-size '{text}': use a size such as 1GiB, 50MB or 1048576")
+        raise UsageError(f"Bad {flag} '{text}': use a size such as 1GiB, 50MB or 1048576")
     return int(value * _SIZE_UNITS[unit])

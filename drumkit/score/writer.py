@@ -1,4 +1,4 @@
-"""Write predictions chunk by chunk to a temporary file, renamed into place only when the run succeeds."""
+"""Write predictions chunk by chunk to a temporary file, published only when the run succeeds."""
 
 from __future__ import annotations
 
@@ -9,32 +9,34 @@ import tempfile
 from pathlib import Path
 from typing import BinaryIO
 
+from drumkit.output_target import TEMP_SUFFIX, OutputTarget, remove_stale
+
+STDOUT_PREFIX = "drumkit-stdout-"
+
 class AtomicOutput:
-    """A temp file beside the destination (or for stdout); `commit()` moves it into place."""
+    """Predictions go to a temp file; `commit()` publishes them at the destination (see `OutputTarget`) or on stdout."""
 
     def __init__(self, destination: Path | None, stdout: BinaryIO | None = None):
         self.stdout = stdout
-        self.destination = Path(destination) if destination is not None else None
-        folder = self.destination.parent if self.destination else None
-        if folder is not None and not folder.is_dir():
-            from drumkit.errors import UsageError
-
-            raise UsageError(f"The output folder {folder} does not exist")
-        prefix = f".{self.destination.name}." if self.destination else "drumkit-"
-        handle, name = tempfile.mkstemp(prefix=prefix, suffix=".part", dir=folder)
-        os.close(handle)
-        self.temp = Path(name)
+        self.target = OutputTarget(Path(destination)) if destination is not None else None
+        if self.target is None:
+            remove_stale(Path(tempfile.gettempdir()), STDOUT_PREFIX)
+            handle, name = tempfile.mkstemp(prefix=f"{STDOUT_PREFIX}{os.getpid()}.", suffix=TEMP_SUFFIX)
+            os.close(handle)
+            self.temp = Path(name)
+        else:
+            self.temp = self.target.temp
 
     def commit(self) -> None:
-        """Publish the finished output: rename over the destination, or copy to stdout."""
-        if self.destination is None:
-            sink = self.stdout or sys.stdout.buffer
-            with open(self.temp, "rb") as source:
-                shutil.copyfileobj(source, sink)
-            sink.flush()
-            self.temp.unlink()
-        else:
-            os.replace(self.temp, self.destination)
+        """Publish the finished output: at the destination, or copied to stdout."""
+        if self.target is not None:
+            self.target.commit()
+            return
+        sink = self.stdout or sys.stdout.buffer
+        with open(self.temp, "rb") as source:
+            shutil.copyfileobj(source, sink)
+        sink.flush()
+        self.temp.unlink()
 
     def discard(self) -> None:
         """Remove the partial output."""

@@ -17,9 +17,11 @@ def create_app(predictor, settings: ServerSettings | None = None, *, load_error:
     """Build the Flask app for a Predictor; with `load_error`, an error server answering 513 with that reason."""
     from flask import Flask
 
+    from drumkit.predictor.codecs.mtx_guard import limit_expansion
     from drumkit.server import routes
 
     settings = settings or ServerSettings()
+    limit_expansion(settings.max_body_size)  # a small body may not decode into more than the largest allowed one
     state = state or ServerState(predictor=predictor, settings=settings)
     state.predictor, state.settings, state.load_error = predictor, settings, load_error
     app = Flask("drumkit.server")

@@ -13,9 +13,9 @@ import time
 import uuid
 
 from drumkit.predictor.targets import TargetType
-from drumkit.server import handlers, intake
+from drumkit.server import handlers, intake, metrics
 from drumkit.server.answers import Answer, error_answer, message
-from drumkit.server.paths import PREDICT_ROUTES, TRANSFORM_ROUTES, UNSTRUCTURED_ROUTES, all_spellings
+from drumkit.server.paths import PREDICT_ROUTES, TRANSFORM_ROUTES, UNSTRUCTURED_ROUTES, all_spellings, spellings
 from drumkit.server.settings import DRUM_API_VERSION
 from drumkit.server.state import ServerState
 
@@ -50,6 +50,9 @@ class Envelope:
         self.lean_paths = all_spellings(prefix, PREDICT_ROUTES) if lean else set()
         self.timed_paths = all_spellings(prefix, PREDICT_ROUTES + UNSTRUCTURED_ROUTES + TRANSFORM_ROUTES)
         self.max_body = state.settings.max_body_size
+        self.metrics = metrics.RequestMetrics() if metrics.enabled() else None
+        self.route_name = metrics.RouteNames(prefix)
+        self.metrics_paths = set(spellings(prefix, metrics.METRICS_ROUTE)) if self.metrics else set()
 
     def __call__(self, environ, start_response):
         started = time.perf_counter()
@@ -58,6 +61,8 @@ class Envelope:
         method = environ.get("REQUEST_METHOD", "GET")
         path = environ.get("PATH_INFO", "")
         seen = []
+        if self.metrics:
+            self.metrics.start()
 
         def start(status, headers, exc_info=None):
             headers.append(("X-Request-ID", request_id))
@@ -68,7 +73,12 @@ class Envelope:
         try:
             answer = self._early_answer(environ, method, path)
             if answer is None:
-                return self.inner(environ, start)
+                try:
+                    return self.inner(environ, start)
+                except BaseException as exc:  # SystemExit from an extension's hook: answer, keep serving
+                    if seen:
+                        raise
+                    answer = error_answer(exc)
             start(status_line(answer.status), [("Content-Type", answer.content_type),
                                                ("Content-Length", str(len(answer.body))), *answer.headers])
             return [answer.body]
@@ -76,8 +86,10 @@ class Envelope:
             elapsed = time.perf_counter() - started
             if method == "POST" and path in self.timed_paths:
                 self.state.timings.record(elapsed)
+            status = seen[0].split(" ", 1)[0] if seen else "-"
+            if self.metrics:
+                self.metrics.finish(self.route_name(path), method, status, elapsed)
             if access_log.isEnabledFor(logging.INFO):
-                status = seen[0].split(" ", 1)[0] if seen else "-"
                 access_log.info("%s %s %s %.2fms id=%s", method, path, status, elapsed * 1000, request_id)
 
     def _early_answer(self, environ, method: str, path: str) -> Answer | None:
@@ -85,6 +97,9 @@ class Envelope:
         if length > self.max_body:
             return message(f"ERROR: the request body ({length} bytes) is larger than the server's limit "
                            f"of {self.max_body} bytes (--max-body-size)", 413)
+        if method == "GET" and path in self.metrics_paths:
+            body, content_type = metrics.exposition()
+            return Answer(200, body, content_type)
         if method != "POST" or path not in self.lean_paths or intake.is_multipart(environ.get("CONTENT_TYPE")):
             return None
         return self.lean_predict(environ, length)
@@ -97,7 +112,7 @@ class Envelope:
             body = _read_body(environ, length)
             sample = intake.from_body(body, environ.get("CONTENT_TYPE"), predictor.reads_any_payload)
             return handlers.predict(predictor, sample, environ.get("HTTP_ACCEPT"))
-        except Exception as exc:  # every failure becomes a JSON body; the server keeps serving
+        except BaseException as exc:  # a hook's SystemExit too: a JSON body, the server keeps serving
             return error_answer(exc)
 
 

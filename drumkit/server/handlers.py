@@ -8,12 +8,14 @@ from drumkit.predictor import codecs
 from drumkit.predictor.targets import TargetType
 from drumkit.server.answers import Answer
 from drumkit.server.intake import Payload, from_files
+from drumkit.server.metrics import note_rows
 from drumkit.server.negotiate import answer_format
 
 
 def predict(predictor, sample: Payload, accept: str | None = None) -> Answer:
     """Structured predictions as DRUM's JSON, or as CSV or Arrow when `Accept` asks: the same `predict_payload` as `score`."""
     predictions = predictor.predict_payload(sample.data, sample.fmt, sample.mimetype, sample.charset, sample.colnames)
+    note_rows(len(predictions.frame))
     target_type = predictor.target_type
     body, content_type = codecs.encode_predictions(predictions, answer_format(accept), target_type.is_classification,
                                                    keep_values=target_type.keeps_values)
@@ -31,6 +33,7 @@ def transform(predictor, sample: Payload, files: Mapping[str, Any] | None) -> An
         # DRUM never hands the target to read_input_data.
         target = codecs.decode(y.data, y.fmt, y.colnames)
     transformed = predictor.transform(frame, target)
+    note_rows(len(frame))
     body, content_type = transform_body(transformed, target)
     return Answer(200, body, content_type)
 

@@ -47,7 +47,7 @@ def register(app, state: ServerState) -> None:
                 return to_response(message(f"ERROR: {state.load_error}", ERROR_SERVER_STATUS))
             try:
                 return to_response(view(*args, **kwargs))
-            except Exception as exc:  # every failure becomes a JSON body; the server keeps serving
+            except BaseException as exc:  # SystemExit from a hook too: a JSON body, the server keeps serving
                 return to_response(error_answer(exc))
         return run
 
@@ -69,7 +69,7 @@ def register(app, state: ServerState) -> None:
         def run():
             try:
                 return to_response(view())
-            except Exception as exc:
+            except BaseException as exc:
                 return to_response(error_answer(exc))
         return run
 

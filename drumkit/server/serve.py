@@ -1,4 +1,4 @@
-"""Run the app on waitress: one process, or a supervisor forking N workers that share one socket."""
+"""Run the app on waitress: a supervisor forking N (>= 1) workers that share one socket."""
 
 from __future__ import annotations
 
@@ -15,6 +15,9 @@ from drumkit.server.streams import StreamRouter, stream_paths
 
 log = logging.getLogger("drumkit.server")
 RESTART_PAUSE = 1.0
+RECYCLE_EXIT = 75  # a worker's exit code after it left for --max-worker-memory (EX_TEMPFAIL)
+START_FAILED_EXIT = 76  # a worker's exit code when its app could not be built (the model failed to load)
+BACKLOG_GRACE = 1.0  # how long a connection swept from the backlog at shutdown has to send its request
 RECV_BYTES = 256 * 1024
 IN_MEMORY_BODY = 64 * 1024 * 1024
 # Inline servicing must never wait for the loop to drain an answer (it IS the loop): waitress spills
@@ -65,9 +68,9 @@ def _json_error_channel():
     import uuid
 
     from waitress.channel import HTTPChannel
-    from waitress.parser import HTTPRequestParser
+    from waitress.parser import HTTPRequestParser, ParsingError
     from waitress.receiver import FixedStreamReceiver
-    from waitress.task import ErrorTask
+    from waitress.task import ErrorTask, WSGITask
 
     from drumkit.predictor.codecs.json_codec import dumps
 
@@ -85,17 +88,49 @@ def _json_error_channel():
             self.content_length = len(body)
             self.write(body)
 
+    class DrainingAwareTask(WSGITask):
+        """Once the worker drains, its answers say `Connection: close` (the one being computed too)."""
+
+        def service(self):
+            drain = self.channel.server.drain_state
+            if drain.draining:
+                self.set_close_on_finish()
+            drain.current = self
+            try:
+                super().service()
+            finally:
+                drain.current = None
+
     class ChunkedBodyParser(HTTPRequestParser):
         def parse_header(self, header_plus):
             super().parse_header(header_plus)
+            if "CONTENT_LENGTH" in self.headers and (self.chunked or "TRANSFER_ENCODING" in self.headers):
+                # Two framings disagree about where the body ends: answering either one is request smuggling.
+                raise ParsingError("a request may not carry both Content-Length and Transfer-Encoding")
             if isinstance(self.body_rcv, FixedStreamReceiver) and self.content_length <= IN_MEMORY_BODY:
                 self.body_rcv = FixedStreamReceiver(self.content_length, BodyChunks())
 
     class JsonErrorChannel(HTTPChannel):
         error_task_class = JsonErrorTask
+        task_class = DrainingAwareTask
         parser_class = ChunkedBodyParser
 
     return JsonErrorChannel
+
+
+class DrainState:
+    """Whether a worker is draining, and the answer it is computing (told to close its connection)."""
+
+    def __init__(self):
+        self.draining = False
+        self.current = None
+
+    def drain(self) -> None:
+        """From now on every answer closes its connection."""
+        self.draining = True
+        current = self.current
+        if current is not None and not current.wrote_header:
+            current.set_close_on_finish()
 
 
 class InlineDispatcher:
@@ -117,9 +152,11 @@ class InlineDispatcher:
         """Queue a channel whose request is complete."""
         self.queue.append(task)
 
-    def run_pending(self) -> None:
-        """Service every queued request."""
+    def run_pending(self) -> int:
+        """Service every queued request; returns how many there were."""
+        served = 0
         while self.queue:
+            served += 1
             task = self.queue.popleft()
             self.active_count = 1
             try:
@@ -128,6 +165,7 @@ class InlineDispatcher:
                 log.exception("Exception when servicing %r", task)
             finally:
                 self.active_count = 0
+        return served
 
     def shutdown(self, cancel_pending: bool = True, timeout: float = 5) -> bool:
         """Cancel what is still queued."""
@@ -136,17 +174,24 @@ class InlineDispatcher:
         return True
 
 
-def _busy(server) -> bool:
+def _busy(server, fresh_until: float = 0.0) -> bool:
+    """Work left: a queued or running request, a request half received, an answer unsent, or, until
+    `fresh_until`, a connection swept from the backlog whose request has not been read yet."""
     dispatcher = server.task_dispatcher
     if dispatcher.queue or dispatcher.active_count > 0:
         return True
+    fresh = time.monotonic() < fresh_until
     return any(ch.requests or getattr(ch, "request", None) is not None or ch.total_outbufs_len
+               or (fresh and ch.last_activity == ch.creation_time)
                for ch in list(server.active_channels.values()))
 
 
-def run_worker(app, sock, settings: ServerSettings) -> None:
-    """Serve on a bound socket until SIGTERM/SIGINT, then stop accepting and finish the requests in flight."""
+def run_worker(app, sock, settings: ServerSettings) -> str | None:
+    """Serve on a bound socket until SIGTERM/SIGINT (or past --max-worker-memory), then stop accepting and
+    finish the requests in flight; returns "memory" when the worker left to be replaced."""
     from waitress import create_server, wasyncore
+
+    from drumkit.server import connections
 
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # a queued request is normal, not a warning
     keep_freed_memory()
@@ -165,28 +210,43 @@ def run_worker(app, sock, settings: ServerSettings) -> None:
         extra.update(_dispatcher=StreamRouter(base, streams, settings.chat_threads))
     server = create_server(app, sockets=[sock], threads=settings.threads, ident="drumkit", **extra,
                            max_request_body_size=settings.max_body_size + 1, asyncore_use_poll=True,
-                           channel_timeout=120, connection_limit=1000,
+                           **connections.waitress_options(settings.workers),
                            # Fewer loop turns per large body, and bodies up to 16 MiB stay in memory
                            # (waitress's defaults, 8 KiB reads and a temp file above 512 KiB, cost ~30% on 1 MB CSVs).
                            recv_bytes=RECV_BYTES, inbuf_overflow=IN_MEMORY_BODY)
     server.channel_class = _json_error_channel()
+    server.drain_state = DrainState()
+    connections.accept_in_batches(server, settings.workers)
     stopping = []
 
     def stop(signum, _frame):
         stopping.append(signum)
+        server.drain_state.drain()
         server.pull_trigger()
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    run_pending = inline.run_pending if inline else (lambda: None)
+    run_pending = inline.run_pending if inline else (lambda: 1)
+    cap = settings.max_worker_memory
     while not stopping:
         wasyncore.loop(timeout=1.0, map=server._map, use_poll=True, count=1)
-        run_pending()
+        served = run_pending()
+        connections.shed_idle(server)
+        if cap and served and _rss_bytes() > cap:  # checked after requests: a worker leaves between them
+            log.warning("worker %d: %d MiB resident, above --max-worker-memory: replacing it after its requests",
+                        os.getpid(), _rss_bytes() >> 20)
+            stopping.append("memory")
     log.info("worker %d: stopping, finishing requests in flight", os.getpid())
+    server.drain_state.drain()
+    if any(signum in (signal.SIGTERM, signal.SIGINT) for signum in stopping):
+        # The service is stopping: connections waiting in the backlog are answered, not reset.
+        connections.sweep_backlog(server)
+    # Connections this worker accepted get their request read and answered before it leaves.
+    fresh_until = time.monotonic() + BACKLOG_GRACE
     server.accepting = False
-    server.del_channel()
+    server.del_channel()  # the supervisor keeps the socket: its backlog waits for the other workers
     deadline = time.monotonic() + settings.drain_timeout
-    while _busy(server) and time.monotonic() < deadline:
+    while _busy(server, fresh_until) and time.monotonic() < deadline:
         wasyncore.loop(timeout=0.05, map=server._map, use_poll=True, count=1)
         run_pending()
     if _busy(server):
@@ -194,23 +254,48 @@ def run_worker(app, sock, settings: ServerSettings) -> None:
                     os.getpid(), settings.drain_timeout)
     server.task_dispatcher.shutdown(cancel_pending=True, timeout=2)
     wasyncore.close_all(server._map)
+    return "memory" if "memory" in stopping else None
 
 
-def serve(app, sock, settings: ServerSettings, state) -> int:
-    """Serve until stopped; returns the exit code (0 after a clean drain)."""
-    if settings.workers <= 1:
-        run_worker(app, sock, settings)
-        return 0
-    return supervise(app, sock, settings, state)
+def _rss_bytes() -> int:
+    """This process's resident memory."""
+    try:
+        with open("/proc/self/statm", "rb") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        import psutil
+
+        return psutil.Process().memory_info().rss
 
 
-def supervise(app, sock, settings: ServerSettings, state) -> int:
+class WorkerStartFailed(Exception):
+    """Raised by an app builder whose model failed to load (after reporting why, when asked to)."""
+
+
+def serve(build_app, sock, settings: ServerSettings, state) -> int:
+    """Serve until stopped; returns the exit code (0 after a clean drain, 1 when the model failed to load).
+
+    Even one worker runs under the supervisor: a model that segfaults or calls os._exit costs its
+    request and a fresh worker, never the service. `build_app(report)` runs in each worker, after the
+    fork: a model loaded before forking is not safe to use in the child (an XGBoost booster loaded in
+    the parent hangs the child's first OpenMP prediction). `report` is true for the first worker
+    only, so a model that cannot load is reported once.
+    """
+    return supervise(build_app, sock, settings, state)
+
+
+def supervise(build_app, sock, settings: ServerSettings, state) -> int:
     """Fork `settings.workers` workers, replace any that dies, and on SIGTERM/SIGINT drain them all."""
+    from drumkit.server import metrics
+
     state.supervisor_pid = os.getpid()
+    failed = []
     children: dict[int, tuple[int, float]] = {}
     stopping = []
 
-    def spawn(slot: int) -> None:
+    def spawn(slot: int, first: bool = False) -> None:
+        sys.stdout.flush()
+        sys.stderr.flush()  # else what is buffered is written again by the child
         pid = os.fork()
         if pid == 0:
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
@@ -219,7 +304,12 @@ def supervise(app, sock, settings: ServerSettings, state) -> int:
             try:
                 _share_cores(settings.workers)
                 state.timings.use_slot(slot)
-                run_worker(app, sock, settings)
+                app = build_app(first)
+                if state.load_seconds is not None:
+                    metrics.model_loaded(state.load_seconds)
+                code = RECYCLE_EXIT if run_worker(app, sock, settings) == "memory" else 0
+            except WorkerStartFailed:
+                code = START_FAILED_EXIT
             except BaseException:  # a worker must never return into the supervisor's code
                 log.exception("worker %d failed", os.getpid())
                 code = 1
@@ -241,22 +331,35 @@ def supervise(app, sock, settings: ServerSettings, state) -> int:
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     for slot in range(settings.workers):
-        spawn(slot)
+        spawn(slot, first=slot == 0)
     log.info("serving with %d workers: %s", settings.workers, sorted(children))
-    while children:
-        try:
-            pid, status = os.wait()
-        except ChildProcessError:
-            break
-        slot, started = children.pop(pid, (None, 0.0))
-        if slot is None or stopping:
-            continue
-        log.warning("worker %d ended (%s); starting a replacement", pid, _describe(status))
-        if time.monotonic() - started < RESTART_PAUSE:
-            time.sleep(RESTART_PAUSE)  # a worker dying at once would otherwise restart in a tight loop
-        if not stopping:
-            spawn(slot)
-    return 0
+    try:
+        while children:
+            try:
+                pid, status = os.wait()
+            except ChildProcessError:
+                break
+            slot, started = children.pop(pid, (None, 0.0))
+            metrics.worker_gone(pid)
+            if slot is None or stopping:
+                continue
+            if os.WIFEXITED(status) and os.WEXITSTATUS(status) == START_FAILED_EXIT:
+                failed.append(pid)
+                stop(signal.SIGTERM, None)  # the model cannot load: every worker would fail alike
+                continue
+            recycled = os.WIFEXITED(status) and os.WEXITSTATUS(status) == RECYCLE_EXIT
+            if recycled:
+                log.info("worker %d left (above --max-worker-memory); starting a replacement", pid)
+            else:
+                log.warning("worker %d ended (%s); starting a replacement", pid, _describe(status))
+                if time.monotonic() - started < RESTART_PAUSE:
+                    time.sleep(RESTART_PAUSE)  # a worker dying at once would otherwise restart in a tight loop
+            if not stopping:
+                metrics.worker_restarted("memory" if recycled else "crash" if os.WIFSIGNALED(status) else "exit")
+                spawn(slot)
+    finally:
+        metrics.disable()
+    return 1 if failed else 0
 
 
 def _share_cores(workers: int) -> None:

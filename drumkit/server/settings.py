@@ -25,6 +25,8 @@ class ServerSettings:
     chat_threads: int = 8
     # Seconds a stopping worker lets open requests and streams finish before closing them.
     drain_timeout: float = 60.0
+    metrics: bool = True  # GET /metrics (Prometheus), aggregated over the workers
+    max_worker_memory: int | None = None  # RSS bytes above which a worker is replaced after its request
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "url_prefix", normalize_prefix(self.url_prefix))

@@ -20,3 +20,4 @@ class ServerState:
     processes: ProcessStats = field(default_factory=ProcessStats)
     supervisor_pid: int | None = None
     ready: bool = False
+    load_seconds: float | None = None

@@ -12,6 +12,8 @@ from typing import IO, Callable, Iterator
 
 from drumkit.errors import PayloadError
 from drumkit.predictor.codecs import RESTART
+from drumkit.predictor.codecs.csv_guard import NOT_UTF8 as _NOT_UTF8
+from drumkit.predictor.codecs.csv_guard import first_row_end, last_row_end, pandas_decides, read_with_pandas
 
 # pandas' default NA strings (pandas._libs.parsers.STR_NA_VALUES), spelled out to stay import-free.
 PANDAS_NA_VALUES = [
@@ -21,7 +23,6 @@ PANDAS_NA_VALUES = [
 _TRUE = ["True", "TRUE", "true"]
 _FALSE = ["False", "FALSE", "false"]
 _COLUMN_ERROR = re.compile(r"In CSV column #(\d+)")
-_NOT_UTF8 = "Supplied CSV input file encoding must be UTF-8."
 
 
 def _convert_options(column_types: dict | None = None):
@@ -148,43 +149,36 @@ def split_rows(source: IO[bytes], block_size: int) -> Iterator[bytes]:
     """Cut a CSV byte stream into blocks of whole rows, each ending at a line break outside quotes.
 
     Quote parity is enough to know whether a newline ends a row: an escaped quote is doubled (`""`),
-    so it never changes the parity, and every block starts at a row boundary.
+    so it never changes the parity, and every block starts at a row boundary. Bytes carried over
+    are kept as pieces with their quote count, so an open quote costs one pass, not one per read.
     """
-    carry = b""
+    pieces: list[bytes] = []
+    quotes = 0  # in the pieces carried over, which start at a row boundary
     while True:
         data = source.read(block_size)
         if not data:
-            if carry:
-                yield carry
+            if pieces:
+                yield b"".join(pieces)
             return
-        block = carry + data
-        end = _last_row_end(block)
+        in_data = data.count(b'"')
+        end = last_row_end(data, 0, len(data), quotes + in_data)
         if end < 0:
-            carry = block  # no complete row yet (or no \n line ends at all): read on
+            pieces.append(data)  # no complete row yet (or no \n line ends at all): read on
+            quotes += in_data
             continue
-        yield block[: end + 1]
-        carry = block[end + 1 :]
-
-
-def _last_row_end(block: bytes) -> int:
-    quotes = block.count(b'"')
-    end = len(block)
-    while True:
-        end = block.rfind(b"\n", 0, end)
-        if end < 0 or (quotes - block.count(b'"', end)) % 2 == 0:
-            return end
+        pieces.append(data[: end + 1])
+        yield b"".join(pieces)
+        rest = data[end + 1 :]
+        pieces = [rest] if rest else []
+        quotes = rest.count(b'"')
 
 
 def _first_row(block: bytes) -> tuple[bytes, bytes]:
     """(header line, rest) of the first block."""
-    end = 0
-    while True:
-        end = block.find(b"\n", end)
-        if end < 0:
-            return block, b""
-        if block.count(b'"', 0, end) % 2 == 0:
-            return block[: end + 1], block[end + 1 :]
-        end += 1
+    end = first_row_end(block, 0, len(block))
+    if end < 0:
+        return block, b""
+    return block[: end + 1], block[end + 1 :]
 
 
 def _file_blocks(open_source: Callable[[], IO[bytes]], block_size: int) -> Iterator[tuple[bytes, bytes, int]]:
@@ -201,27 +195,24 @@ def _body_blocks(data: bytes, block_size: int) -> Iterator[tuple[bytes, memoryvi
     """(header line, block of whole rows, bytes so far) of a CSV body in memory: blocks are views, never copies."""
     view = memoryview(data)
     size = len(data)
-    start = _row_end(data, 0, size) + 1 or size
+    start = first_row_end(data, 0, size) + 1 or size
     header = bytes(view[:start])
     if start >= size:
         yield header, view[start:], size
         return
     while start < size:
-        end = min(start + block_size, size)
-        cut = size - 1 if end == size else _row_end(data, start, end, last=True)
-        while cut < 0:  # no whole row yet: take in more
-            end = min(end + block_size, size)
-            cut = size - 1 if end == size else _row_end(data, start, end, last=True)
+        lo, end, quotes = start, min(start + block_size, size), 0
+        while True:
+            if end == size:
+                cut = size - 1
+                break
+            quotes += data.count(b'"', lo, end)
+            cut = last_row_end(data, lo, end, quotes)
+            if cut >= 0:
+                break
+            lo, end = end, min(end + block_size, size)  # no whole row yet: take in more
         yield header, view[start:cut + 1], cut + 1
         start = cut + 1
-
-
-def _row_end(data: bytes, start: int, end: int, last: bool = False) -> int:
-    """The first (or last) line break in data[start:end] outside quotes, -1 when there is none; start is a row start."""
-    at = data.rfind(b"\n", start, end) if last else data.find(b"\n", start, end)
-    while at >= 0 and data.count(b'"', start, at) % 2:
-        at = data.rfind(b"\n", start, at) if last else data.find(b"\n", at + 1, end)
-    return at
 
 
 def stream_csv(open_source: Callable[[], IO[bytes]], block_size: int) -> Iterator[tuple[object, int]]:
@@ -249,12 +240,15 @@ def _stream(blocks: Callable[[], Iterator[tuple[bytes, object, int]]]) -> Iterat
     has_nulls: set[str] = set()
     while True:
         emitted = False
+        lines_before = 0
         try:
             header, done = None, 0
             for header, block, done in blocks():
                 if not len(block):
                     continue
-                table = _read_block(b"".join((header, block)), types)
+                rows = b"".join((header, block))
+                table = _read_block(rows, types, lines_before=lines_before)
+                lines_before += rows.count(b"\n") - header.count(b"\n")  # for errors naming the file's line
                 if not types:
                     types = {f.name: f.type for f in table.schema}
                 fresh = {name for name, column in zip(table.column_names, table.columns)
@@ -280,13 +274,58 @@ def _stream(blocks: Callable[[], Iterator[tuple[bytes, object, int]]]) -> Iterat
             if not match or not types:
                 raise PayloadError(f"Could not parse the CSV input: {_short(str(exc).splitlines()[0])}") from None
             name = list(types)[int(match.group(1))]
+            if _widen(types[name]) == types[name]:  # nothing wider to try: never restart in a loop
+                raise PayloadError(f"Could not parse the CSV input: column '{name}' holds values of no single type") from None
             types[name] = _widen(types[name])
         if emitted:
             yield RESTART, 0
 
 
-def _read_block(data: bytes, types: dict, use_threads: bool = True):
-    """One block of rows (with the header line) as an Arrow table; dates stay text, as read_csv leaves them."""
+def _read_block(data: bytes, types: dict, use_threads: bool = True, lines_before: int = 0):
+    """One block of rows (with the header line) as an Arrow table; dates stay text, as read_csv leaves them.
+
+    What pyarrow refuses or misreads (short or very long rows, an unterminated quote, text that is
+    not UTF-8) is read by pandas itself (`csv_guard`): read_csv's frame, or read_csv's error.
+    """
+    import pyarrow as pa
+    import pyarrow.types as pat
+
+    try:
+        table = _read_block_arrow(data, types, use_threads)
+    except pa.ArrowInvalid as exc:
+        if not pandas_decides(exc, data):
+            raise
+        return _pandas_table(data, types, lines_before)
+    if any(pat.is_binary(f.type) or pat.is_large_binary(f.type) for f in table.schema) or (
+            b'"' in data and data.count(b'"') % 2):
+        return _pandas_table(data, types, lines_before)
+    return table
+
+
+def _pandas_table(data: bytes, types: dict, lines_before: int):
+    """A block read by pandas, as an Arrow table named and typed like pyarrow's blocks."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    frame = read_with_pandas(data, lines_before)
+    end = first_row_end(data, 0, len(data))
+    names = pacsv.read_csv(pa.BufferReader(data[: end + 1] if end >= 0 else data),
+                           parse_options=_parse_options()).column_names
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    if len(names) == table.num_columns:
+        table = table.rename_columns(names)
+    for i, field in enumerate(table.schema):
+        wanted = types.get(field.name)
+        if wanted is None or wanted == field.type:
+            continue
+        try:
+            table = table.set_column(i, field.name, table.column(i).cast(wanted))
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            raise pa.ArrowInvalid(f"In CSV column #{i}: values of another type") from None
+    return table
+
+
+def _read_block_arrow(data: bytes, types: dict, use_threads: bool = True):
     import pyarrow as pa
     import pyarrow.csv as pacsv
 

@@ -20,7 +20,7 @@ def decode(data: bytes, _colnames=None):
 
     try:
         return to_frame(pq.read_table(pa.BufferReader(data)))
-    except (pa.ArrowInvalid, OSError) as exc:
+    except (pa.ArrowException, OSError) as exc:
         raise _error("the Parquet input", exc) from None
 
 
@@ -38,7 +38,7 @@ def _blocks(source, what: str, block_rows: int) -> Iterator[tuple[object, float]
             yield to_frame(pa.Table.from_batches([batch])), done / total
         if parquet.metadata.num_rows == 0:
             yield to_frame(parquet.schema_arrow.empty_table()), 1.0
-    except (pa.ArrowInvalid, OSError) as exc:
+    except (pa.ArrowException, OSError) as exc:
         raise _error(what, exc) from None
 
 
@@ -68,7 +68,7 @@ def iter_body(data: bytes, block_bytes: int) -> Iterator:
 
     try:
         rows = pq.ParquetFile(pa.BufferReader(data)).metadata.num_rows
-    except (pa.ArrowInvalid, OSError) as exc:
+    except (pa.ArrowException, OSError) as exc:
         raise _error("the Parquet input", exc) from None
     # Parquet compresses: a block's decoded size is several times its share of the body.
     block_rows = max(1, rows * block_bytes // max(4 * len(data), 1))
