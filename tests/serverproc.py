@@ -113,6 +113,25 @@ def wait_for(condition, timeout: float = START_TIMEOUT, what: str = "condition")
     pytest.fail(f"timed out waiting for {what}")
 
 
+def read_response(sock: socket.socket) -> bytes:
+    """One whole HTTP response (head and a Content-Length body) from a raw keep-alive connection."""
+    received = b""
+    while b"\r\n\r\n" not in received:
+        data = sock.recv(65536)
+        if not data:
+            return received
+        received += data
+    head, _, body = received.partition(b"\r\n\r\n")
+    length = next((int(line.split(b":", 1)[1]) for line in head.split(b"\r\n")
+                   if line.lower().startswith(b"content-length:")), 0)
+    while len(body) < length:
+        data = sock.recv(65536)
+        if not data:
+            break
+        body += data
+    return head + b"\r\n\r\n" + body
+
+
 def read_until_closed(sock: socket.socket) -> bytes:
     """Everything a server sends on a raw connection until it closes it (bounded by the socket's timeout)."""
     received = b""

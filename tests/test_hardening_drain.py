@@ -27,7 +27,7 @@ def test_sigterm_answers_the_request_in_service_and_the_backlog(code_dir, tmp_pa
     try:
         idle = socket.create_connection(("127.0.0.1", server.port), timeout=BOUND)
         idle.sendall(post("/predict/", b"a\n1\n"))
-        assert b"200 OK" in idle.recv(65536)  # a keep-alive connection the worker holds, now idle
+        assert b"200 OK" in serverproc.read_response(idle)  # a keep-alive connection the worker holds, now idle
         slow = socket.create_connection(("127.0.0.1", server.port), timeout=BOUND)
         slow.sendall(post("/predict/", f"a,sleep,marker\n1,1.5,{marker}\n".encode()))
         serverproc.wait_for(marker.exists, what="the slow request to start")
