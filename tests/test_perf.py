@@ -42,17 +42,19 @@ def wait_gone(pid: int, seconds: float = 15.0) -> bool:
 
 # ---- planning, payloads, statistics (in-process) -------------------------------------------
 def test_default_cases_follow_drums_formula():
-    rows, size = 50, 2900  # 58 bytes a row
-    in_50mb = int(rows * 50 * MIB / size) + 1
-    cases = plan_cases(rows, size)
+    # 50 rows in 2900 bytes (58 a row): 903,945 rows make 50 MB (DRUM's count + 1), 1/500 of it 0.1 MB.
+    cases = plan_cases(50, 2900)
     assert [(c.name, c.samples, c.iterations) for c in cases] == [
-        ("58 bytes", 1, 100), ("0.1MB", in_50mb // 500, 50), ("10MB", in_50mb // 5, 5), ("50MB", in_50mb, 1)]
+        ("58 bytes", 1, 100), ("0.1MB", 1807, 50), ("10MB", 180789, 5), ("50MB", 903945, 1)]
+    # A file bigger than 50 MB: every case still sends at least one row.
+    assert [c.samples for c in plan_cases(1, 60 * MIB)] == [1, 1, 1, 1]
 
 
 def test_one_case_from_samples_and_iterations():
     assert [(c.samples, c.iterations) for c in plan_cases(50, 2900, samples=200)] == [(200, 1)]
     assert [(c.samples, c.iterations) for c in plan_cases(50, 2900, iterations=7)] == [(50, 7)]
-    assert plan_cases(50, 2900, samples=100, iterations=3)[0].name == size_name(100 * 58) == "5.7KB"
+    assert plan_cases(50, 2900, samples=100, iterations=3)[0].name == "5.7KB"
+    assert [size_name(n) for n in (58, 1000, 5800, 3 * MIB + 400 * 1024)] == ["58 bytes", "1000 bytes", "5.7KB", "3.4MB"]
 
 
 def test_bodies_repeat_and_truncate_rows_exactly(regression_model):

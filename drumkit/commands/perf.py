@@ -9,7 +9,7 @@ import os
 import signal
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -23,20 +23,20 @@ HELP = "Start the model's server and measure latency, rows/s and memory (DRUM's 
 def perf(
     model: opt.ModelOptions,
     input: Annotated[
-        Optional[Path], typer.Option("--input", help="Data to send (default: validation.input in the metadata).")
+        Path | None, typer.Option("--input", help="Data to send (default: validation.input in the metadata).")
     ] = None,
-    samples: Annotated[Optional[int], typer.Option("--samples", "-s", min=1, help="Rows per request (one case).")] = None,
-    iterations: Annotated[Optional[int], typer.Option("--iterations", "-i", min=1, help="Requests per case.")] = None,
+    samples: Annotated[int | None, typer.Option("--samples", "-s", min=1, help="Rows per request (one case).")] = None,
+    iterations: Annotated[int | None, typer.Option("--iterations", "-i", min=1, help="Requests per case.")] = None,
     max_workers: Annotated[
-        Optional[int], typer.Option("--max-workers", envvar="MAX_WORKERS", min=1, help="Server worker processes.")
+        int | None, typer.Option("--max-workers", envvar="MAX_WORKERS", min=1, help="Server worker processes.")
     ] = None,
     timeout: Annotated[float, typer.Option("--timeout", min=1, help="Seconds allowed per case.")] = 600.0,
     start_timeout: Annotated[float, typer.Option("--start-timeout", min=1, help="Seconds to wait for the server.")] = 60.0,
     json_output: Annotated[bool, typer.Option("--json", help="Print the results as JSON on stdout.")] = False,
-    csv_file: Annotated[Optional[Path], typer.Option("--csv", help="Also write the results to this CSV file.")] = None,
+    csv_file: Annotated[Path | None, typer.Option("--csv", help="Also write the results to this CSV file.")] = None,
     in_server: Annotated[bool, typer.Option("--in-server", help="Show the server-side time per request too.")] = False,
     url: Annotated[
-        Optional[str], typer.Option("--url", help="Measure this running server (http://HOST:PORT) instead of starting one.")
+        str | None, typer.Option("--url", help="Measure this running server (http://HOST:PORT) instead of starting one.")
     ] = None,
     content_type: opt.ContentType = None,
     query: opt.Query = None,
@@ -63,7 +63,7 @@ def perf(
             raise UsageError(f"{'--query' if query else '--content-type'} argument can be used only with "
                              "--target-type unstructured")
         # Chat models (known once their server answers /capabilities/) may run without --input.
-        input = _input_path(input, code_dir, metadata, required=False)
+        input = _optional_input(input, code_dir, metadata)
         report = PerfReport(code_dir=str(code_dir.resolve()), input=str(input or ""), target_type=str(spec.target_type),
                             rows=0, features=None)
         console = error_console()
@@ -124,7 +124,7 @@ def _measure_rows(report, client, spec, input: Path, samples, iterations, conten
     report.input, report.rows, report.features = str(input), rows, features
     features_text = f", {features} features" if features is not None else ""
     console.print(f"Model: {escape(report.code_dir)}  Data: {escape(str(input))} ({rows} rows{features_text})")
-    with _live_progress(console) as progress:
+    with _live_progress() as progress:
         for case in cases:
             report.cases.append(run_case(client, target, case, timeout, progress, alive))
             if alive is not None and not alive():
@@ -142,7 +142,7 @@ def _measure_chat(report, client, input: Path | None, samples, iterations, timeo
     model = first_model_id(client)
     report.rows = len(prompts)
     console.print(f"Model: {escape(report.code_dir)}  chat model '{escape(model)}', {len(prompts)} prompt(s)")
-    with _live_progress(console) as progress:
+    with _live_progress() as progress:
         for stream in (False, True):
             report.cases.append(run_chat_case(client, model, prompts, iterations or DEFAULT_ITERATIONS, stream,
                                               timeout, progress, alive))
@@ -150,18 +150,24 @@ def _measure_chat(report, client, input: Path | None, samples, iterations, timeo
                 break
 
 
-def _input_path(given: Path | None, code_dir: Path, metadata: dict | None, required: bool = True) -> Path | None:
-    from drumkit.errors import UsageError
-
+def _optional_input(given: Path | None, code_dir: Path, metadata: dict | None) -> Path | None:
+    """--input, else validation.input of the metadata, else None; an existing file."""
     if given is None:
         validation = (metadata or {}).get("validation")
         name = validation.get("input") if isinstance(validation, dict) else None
         if not name:
-            if not required:
-                return None
-            raise UsageError("Give --input FILE (or validation.input in model-metadata.yaml)")
+            return None
         given = code_dir / name
     return opt.existing_file(given)
+
+
+def _input_path(given: Path | None, code_dir: Path, metadata: dict | None) -> Path:
+    from drumkit.errors import UsageError
+
+    path = _optional_input(given, code_dir, metadata)
+    if path is None:
+        raise UsageError("Give --input FILE (or validation.input in model-metadata.yaml)")
+    return path
 
 
 def _guess_type(path: Path) -> str:
@@ -198,16 +204,18 @@ def _sigterm_as_interrupt():
 
 
 @contextlib.contextmanager
-def _live_progress(console):
+def _live_progress():
     """One progress bar per case on stderr (a terminal only); yields the runner's callback or None."""
-    if not sys.__stderr__.isatty():
-        yield None
-        return
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import BarColumn, MofNCompleteColumn, TaskID, TextColumn, TimeElapsedColumn
 
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=console) as bar:
-        tasks: dict[str, int] = {}
+    from drumkit.commands.environment import progress_bar
+
+    with progress_bar(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      transient=False) as bar:
+        if bar is None:
+            yield None
+            return
+        tasks: dict[str, TaskID] = {}
 
         def update(case, done: int) -> None:
             key = f"{case.name} ({case.samples} samples)"
@@ -219,11 +227,11 @@ def _live_progress(console):
 
 
 def _render(report, in_server: bool) -> None:
-    from rich.console import Console
+    from drumkit.commands.environment import current
 
-    console = Console(highlight=False)
-    if not console.is_terminal:
-        console = Console(highlight=False, width=140)  # a file or pipe: room for every column
+    env = current()
+    # A file or pipe gets room for every column; a terminal its own width.
+    console = env.console(width=None if env.stdout_isatty else 140)
     from drumkit.perf.chat import ChatCaseResult
 
     if any(isinstance(case, ChatCaseResult) for case in report.cases):

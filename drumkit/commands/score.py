@@ -6,12 +6,12 @@ import contextlib
 import sys
 import time
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
 from drumkit.commands import options as opt
-from drumkit.commands.report import error_console, reported
+from drumkit.commands.report import reported
 
 HELP = "Score a file with the model in --code-dir (CSV to stdout unless --output is given)."
 
@@ -21,10 +21,10 @@ def score(
     model: opt.ModelOptions,
     input: Annotated[Path, typer.Option("--input", help="CSV, .arrow/.feather, .parquet or .mtx file to score.")],
     output: Annotated[
-        Optional[Path], typer.Option("--output", help="Where to write (.csv, .parquet, .arrow); default stdout.")
+        Path | None, typer.Option("--output", help="Where to write (.csv, .parquet, .arrow); default stdout.")
     ] = None,
     sparse_column_file: Annotated[
-        Optional[Path], typer.Option("--sparse-column-file", help="Column names for a .mtx input, one a line.")
+        Path | None, typer.Option("--sparse-column-file", help="Column names for a .mtx input, one a line.")
     ] = None,
     content_type: opt.ContentType = None,
     query: opt.Query = None,
@@ -68,12 +68,14 @@ def _read_file(path: Path) -> bytes:
 @contextlib.contextmanager
 def _progress_bar(name: str):
     """A rich progress bar on stderr when it is a terminal; otherwise no progress output."""
-    if not sys.__stderr__.isatty():
-        yield None
-        return
-    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+    from rich.progress import BarColumn, DownloadColumn, TextColumn, TimeRemainingColumn
 
-    with Progress(TextColumn("scoring {task.description}"), BarColumn(), DownloadColumn(), TimeRemainingColumn(),
-                  console=error_console(), transient=True) as bar:
+    from drumkit.commands.environment import progress_bar
+
+    with progress_bar(TextColumn("scoring {task.description}"), BarColumn(), DownloadColumn(),
+                      TimeRemainingColumn()) as bar:
+        if bar is None:
+            yield None
+            return
         task = bar.add_task(name, total=None)
         yield lambda done, total: bar.update(task, completed=done, total=total)

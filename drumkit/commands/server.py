@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -21,10 +20,10 @@ _SIZE_UNITS = {"": 1, "b": 1, "k": 1 << 10, "kb": 1 << 10, "kib": 1 << 10, "m": 
 def server(
     model: opt.ModelOptions,
     address: Annotated[
-        Optional[str], typer.Option("--address", envvar="ADDRESS", help="HOST:PORT to listen on (:PORT = all interfaces).")
+        str | None, typer.Option("--address", envvar="ADDRESS", help="HOST:PORT to listen on (:PORT = all interfaces).")
     ] = None,
     max_workers: Annotated[
-        Optional[int], typer.Option("--max-workers", envvar="MAX_WORKERS", min=0,
+        int | None, typer.Option("--max-workers", envvar="MAX_WORKERS", min=0,
                                     help="Worker processes sharing the socket (0 = 1; default CUSTOM_MODEL_WORKERS or 1).")
     ] = None,
     threads: Annotated[
@@ -46,9 +45,9 @@ def server(
     production: Annotated[bool, typer.Option("--production", envvar="PRODUCTION", hidden=True,
                                              help="Deprecated in DRUM; accepted and ignored.")] = False,
     show_perf: Annotated[bool, typer.Option("--show-perf", hidden=True, help="Accepted; /stats/ always has timings.")] = False,
-    query: Annotated[Optional[str], typer.Option("--query", hidden=True, help="Accepted, as DRUM's; batch only.")] = None,
+    query: Annotated[str | None, typer.Option("--query", hidden=True, help="Accepted, as DRUM's; batch only.")] = None,
     content_type: Annotated[
-        Optional[str], typer.Option("--content-type", hidden=True, help="Accepted, as DRUM's; batch only.")
+        str | None, typer.Option("--content-type", hidden=True, help="Accepted, as DRUM's; batch only.")
     ] = None,
 ) -> None:
     """Serve the model in --code-dir."""

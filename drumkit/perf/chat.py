@@ -8,11 +8,13 @@ answer its words.
 from __future__ import annotations
 
 import http.client
+import itertools
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from drumkit.perf.client import HttpClient
 from drumkit.perf.report import CaseResult, percentile
@@ -63,9 +65,9 @@ def load_prompts(path: Path | None) -> list[str]:
     if path.suffix.lower() in (".txt", ".text", ".md"):
         prompts = [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     else:
-        from drumkit.predictor import payload
+        from drumkit.predictor import codecs
 
-        frame = payload.decode(path.read_bytes(), payload.format_for_filename(path.name))
+        frame = codecs.decode(path.read_bytes(), codecs.format_for_filename(path.name))
         column = next((c for c in PROMPT_COLUMNS if c in frame.columns), frame.columns[0] if frame.shape[1] else None)
         prompts = [str(v) for v in frame[column].dropna().tolist()] if column is not None else []
     if not prompts:
@@ -130,7 +132,7 @@ def _one_request(client: HttpClient, body: bytes, stream: bool, timeout: float) 
         response.close()
     if not arrivals:
         raise ValueError("the stream carried no content")
-    gaps = [b - a for a, b in zip(arrivals, arrivals[1:])]
+    gaps = [b - a for a, b in itertools.pairwise(arrivals)]
     return total, arrivals[0], gaps, usage if usage is not None else len(arrivals)
 
 
@@ -155,7 +157,9 @@ def _read_events(response, started: float) -> tuple[list[float], int | None]:
         if chunk.get("error"):
             error = chunk["error"]
             raise ValueError(f"the stream failed: {error.get('message') if isinstance(error, dict) else error}")
-        choices = chunk.get("choices") if isinstance(chunk.get("choices"), list) else []
+        choices = chunk.get("choices")
+        if not isinstance(choices, list):
+            choices = []
         if any(isinstance(c, dict) and (c.get("delta") or {}).get("content") for c in choices):
             arrivals.append(now)
         reported = chunk.get("usage")

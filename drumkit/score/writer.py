@@ -7,7 +7,8 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
+
 
 class AtomicOutput:
     """A temp file beside the destination (or for stdout); `commit()` moves it into place."""
@@ -47,7 +48,7 @@ class FrameWriter:
     def __init__(self, path: Path, kind: str):
         self.path = path
         self.kind = kind
-        self._writer = None
+        self._writer: Any = None  # the codec's FileWriter, opened on the first frame
 
     @staticmethod
     def kind_for(destination: Path | None) -> str:

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Iterator
+from collections.abc import Iterator
 
 from drumkit.errors import CustomHTTPError, DrumkitError, PayloadError
-from drumkit.server.answers import error_answer, json_answer, message
 from drumkit.predictor.codecs.json_codec import dumps
+from drumkit.server.answers import error_answer, json_answer, message
 from drumkit.server.paths import CHAT_ROUTES, MODELS_ROUTES, spellings
 from drumkit.server.routes import ERROR_SERVER_STATUS, to_response
 from drumkit.server.state import ServerState

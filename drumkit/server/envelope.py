@@ -20,7 +20,7 @@ from drumkit.server.settings import DRUM_API_VERSION
 from drumkit.server.state import ServerState
 
 access_log = logging.getLogger("drumkit.server.access")
-_STATUS_TEXT = {}
+_STATUS_TEXT: dict[int, str] = {}
 MAX_REQUEST_ID = 200
 
 

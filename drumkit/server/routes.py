@@ -7,8 +7,8 @@ from drumkit.predictor import codecs
 from drumkit.predictor.targets import TargetType
 from drumkit.server import handlers, intake
 from drumkit.server.answers import Answer, error_answer, json_answer, message
-from drumkit.server.paths import GET_ROUTES, PREDICT_ROUTES, TRANSFORM_ROUTES, UNSTRUCTURED_ROUTES, spellings
 from drumkit.server.openapi import openapi_json
+from drumkit.server.paths import GET_ROUTES, PREDICT_ROUTES, TRANSFORM_ROUTES, UNSTRUCTURED_ROUTES, spellings
 from drumkit.server.settings import DRUM_API_VERSION
 from drumkit.server.state import ServerState
 from drumkit.server.stats import stats_body

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import contextlib
 import logging
 import os
 import signal
@@ -11,6 +12,7 @@ import time
 
 from drumkit.server.settings import ServerSettings
 from drumkit.server.streams import StreamRouter, stream_paths
+from drumkit.status import ExitStatus
 
 log = logging.getLogger("drumkit.server")
 RESTART_PAUSE = 1.0
@@ -87,7 +89,8 @@ def _json_error_channel():
     class ChunkedBodyParser(HTTPRequestParser):
         def parse_header(self, header_plus):
             super().parse_header(header_plus)
-            if isinstance(self.body_rcv, FixedStreamReceiver) and self.content_length <= IN_MEMORY_BODY:
+            receiver = self.body_rcv  # type: ignore[has-type]  # set by waitress's parser
+            if isinstance(receiver, FixedStreamReceiver) and self.content_length <= IN_MEMORY_BODY:
                 self.body_rcv = FixedStreamReceiver(self.content_length, BodyChunks())
 
     class JsonErrorChannel(HTTPChannel):
@@ -169,7 +172,7 @@ def run_worker(app, sock, settings: ServerSettings) -> None:
                            # (waitress's defaults, 8 KiB reads and a temp file above 512 KiB, cost ~30% on 1 MB CSVs).
                            recv_bytes=RECV_BYTES, inbuf_overflow=IN_MEMORY_BODY)
     server.channel_class = _json_error_channel()
-    stopping = []
+    stopping: list[int] = []
 
     def stop(signum, _frame):
         stopping.append(signum)
@@ -195,19 +198,19 @@ def run_worker(app, sock, settings: ServerSettings) -> None:
     wasyncore.close_all(server._map)
 
 
-def serve(app, sock, settings: ServerSettings, state) -> int:
-    """Serve until stopped; returns the exit code (0 after a clean drain)."""
+def serve(app, sock, settings: ServerSettings, state) -> ExitStatus:
+    """Serve until stopped; returns the exit status (OK after a clean drain)."""
     if settings.workers <= 1:
         run_worker(app, sock, settings)
-        return 0
+        return ExitStatus.OK
     return supervise(app, sock, settings, state)
 
 
-def supervise(app, sock, settings: ServerSettings, state) -> int:
+def supervise(app, sock, settings: ServerSettings, state) -> ExitStatus:
     """Fork `settings.workers` workers, replace any that dies, and on SIGTERM/SIGINT drain them all."""
     state.supervisor_pid = os.getpid()
     children: dict[int, tuple[int, float]] = {}
-    stopping = []
+    stopping: list[int] = []
 
     def spawn(slot: int) -> None:
         pid = os.fork()
@@ -232,10 +235,8 @@ def supervise(app, sock, settings: ServerSettings, state) -> int:
             log.info("stopping %d workers", len(children))
         stopping.append(signum)
         for pid in list(children):
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
@@ -247,15 +248,16 @@ def supervise(app, sock, settings: ServerSettings, state) -> int:
             pid, status = os.wait()
         except ChildProcessError:
             break
-        slot, started = children.pop(pid, (None, 0.0))
-        if slot is None or stopping:
+        entry = children.pop(pid, None)
+        if entry is None or stopping:
             continue
+        slot, started = entry
         log.warning("worker %d ended (%s); starting a replacement", pid, _describe(status))
         if time.monotonic() - started < RESTART_PAUSE:
             time.sleep(RESTART_PAUSE)  # a worker dying at once would otherwise restart in a tight loop
         if not stopping:
             spawn(slot)
-    return 0
+    return ExitStatus.OK
 
 
 def _share_cores(workers: int) -> None:
