@@ -23,9 +23,9 @@ from drumkit.predictor.settings import ModelSettings
 from tests.modelzoo import write
 
 
-def perf(*args: str, command: str = "perf", timeout: float = 240) -> subprocess.CompletedProcess:
+def perf(*args: str, command: str = "perf", timeout: float = 240, cwd: Path | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "drumkit", command, *args], capture_output=True, text=True,
-                          timeout=timeout)
+                          timeout=timeout, cwd=cwd)
 
 
 def wait_gone(pid: int, seconds: float = 15.0) -> bool:
@@ -167,13 +167,25 @@ def test_unstructured_model_against_a_running_server_with_url(tmp_path):
     (path / "model-metadata.yaml").write_text("name: u\ntype: inference\ntargetType: unstructured\n")
     (path / "body.txt").write_text("hello perf")
     args = server_arguments(ModelSettings(code_dir=path), max_workers=None)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
     with ServerProcess(args) as server:
-        out = perf("--code-dir", str(path), "--input", str(path / "body.txt"), "-i", "3", "--json",
-                   "--url", server.url)
+        # No --code-dir and no --target-type: the server's /info/ says what it serves.
+        out = perf("--input", str(path / "body.txt"), "-i", "3", "--json", "--url", server.url, cwd=elsewhere)
+        table = perf("--input", str(path / "body.txt"), "-i", "2", "--url", server.url, cwd=elsewhere)
+        wrong = perf("--input", str(path / "body.txt"), "--url", server.url, "--target-type", "regression",
+                     cwd=elsewhere)
         still_running = server.alive()
     assert out.returncode == 0, out.stderr
-    [case] = json.loads(out.stdout)["cases"]
+    report = json.loads(out.stdout)
+    assert (report["target_type"], report["code_dir"]) == ("unstructured", str(path.resolve()))
+    [case] = report["cases"]
     assert (case["completed"], case["status"], case["name"]) == (3, "ok", "10 bytes")
+    assert table.returncode == 0, table.stderr
+    assert table.stdout.splitlines()[0].startswith(f"drumkit perf: {server.url} (times in seconds")
+    assert wrong.returncode == 2
+    assert wrong.stderr.startswith(f"Error: --target-type or TARGET_TYPE says 'regression' but the server at "
+                                   f"{server.url} serves a model of target type 'unstructured'")
     assert still_running  # perf --url measures a server it did not start and leaves it alone
     assert wait_gone(server.pid)
 

@@ -10,7 +10,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, BinaryIO, TextIO
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -54,6 +54,24 @@ class Environment:
             soft_wrap=soft_wrap,
             color_system="auto" if is_terminal else None,
         )
+
+
+class LastByte:
+    """A binary stream that remembers the last byte written through it (did the output end a line?)."""
+
+    def __init__(self, stream: BinaryIO):
+        self.stream = stream
+        self.last = b""
+
+    def write(self, data: bytes) -> int:
+        """Write through, keeping the final byte."""
+        if data:
+            self.last = bytes(data[-1:])
+        return self.stream.write(data)
+
+    def flush(self) -> None:
+        """Flush the stream."""
+        self.stream.flush()
 
 
 _current: Environment | None = None

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import contextlib
 import json
-import mimetypes
 import os
 import signal
-import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from drumkit.commands import options as opt
+from drumkit.commands.environment import current
 from drumkit.commands.report import error_console, escape, reported
 
 HELP = "Start the model's server and measure latency, rows/s and memory (DRUM's cases, or -s/-i)."
@@ -44,135 +43,20 @@ def perf(
 ) -> None:
     """Start the model's server and measure it."""
     with reported(model.show_stacktrace), _sigterm_as_interrupt():
-        from drumkit.errors import UsageError
-        from drumkit.perf.client import HttpClient
-        from drumkit.perf.report import PerfReport
-        from drumkit.perf.server_process import ServerProcess, server_arguments
-        from drumkit.predictor.metadata import load_metadata
-        from drumkit.predictor.settings import resolve_target
-        from drumkit.predictor.targets import TargetType
+        from drumkit.perf.run import PerfJob, run_perf
 
-        settings = model.settings()
-        code_dir = settings.code_dir
-        metadata = load_metadata(code_dir)
-        spec = resolve_target(settings, metadata)
-        unstructured = spec.target_type is TargetType.UNSTRUCTURED
-        if unstructured and samples is not None:
-            raise UsageError("-s/--samples does not apply to unstructured models: the input file is the body")
-        if not unstructured and (query or content_type):
-            raise UsageError(f"{'--query' if query else '--content-type'} argument can be used only with "
-                             "--target-type unstructured")
-        # Chat models (known once their server answers /capabilities/) may run without --input.
-        input = _optional_input(input, code_dir, metadata)
-        report = PerfReport(code_dir=str(code_dir.resolve()), input=str(input or ""), target_type=str(spec.target_type),
-                            rows=0, features=None)
-        console = error_console()
-        with contextlib.ExitStack() as stack:
-            if url:
-                base_url, alive = url, None
-                report.server = {"url": url, "started": False}
-            else:
-                args = server_arguments(settings, max_workers=max_workers)
-                console.print(f"Starting drumkit server for {escape(str(code_dir))} ...", markup=True)
-                server = stack.enter_context(ServerProcess(args, start_timeout=start_timeout))
-                base_url, alive = server.url, server.alive
-                report.server = {"url": server.url, "pid": server.pid, "max_workers": max_workers or 1, "started": True}
-                console.print(f"drumkit server pid {server.pid} answering at {server.url}")
-            client = stack.enter_context(contextlib.closing(HttpClient(base_url)))
-            if _chats(client):
-                _measure_chat(report, client, input, samples, iterations, timeout, alive, console)
-            else:
-                _measure_rows(report, client, spec, _input_path(input, code_dir, metadata), samples, iterations,
-                              content_type, query, timeout, alive, console)
+        job = PerfJob(settings=model.settings(), input=input, samples=samples, iterations=iterations,
+                      max_workers=max_workers, timeout=timeout, start_timeout=start_timeout, url=url,
+                      content_type=content_type, query=query)
+        with _live_progress() as (progress, console):
+            report = run_perf(job, progress, say=lambda text: console.print(escape(text)))
     if csv_file is not None:
         _write_atomic(csv_file, report.to_csv())
     if json_output:
-        sys.stdout.write(json.dumps(report.to_dict(), indent=2) + "\n")
+        current().stdout.write(json.dumps(report.to_dict(), indent=2) + "\n")
     else:
         _render(report, in_server)
     raise typer.Exit(report.exit_code)
-
-
-def _chats(client) -> bool:
-    """The server's model has a chat hook (`/capabilities/` supported_methods.chat)."""
-    capabilities = client.get_json("/capabilities/") or {}
-    return bool((capabilities.get("supported_methods") or {}).get("chat"))
-
-
-def _measure_rows(report, client, spec, input: Path, samples, iterations, content_type, query, timeout, alive,
-                  console) -> None:
-    """DRUM's cases (or one -s/-i case) on /predict/, or the input file as the body of /predictUnstructured/."""
-    from drumkit.errors import UsageError
-    from drumkit.perf.cases import plan_cases, unstructured_case
-    from drumkit.perf.runner import run_case, structured_target, unstructured_target
-    from drumkit.predictor.targets import TargetType
-
-    if spec.target_type is TargetType.UNSTRUCTURED:
-        data = input.read_bytes()
-        cases = [unstructured_case(len(data), iterations)]
-        target = unstructured_target(data, content_type or _guess_type(input), query)
-        rows, features = 1, None
-    else:
-        from drumkit.perf.payloads import CsvRows
-
-        table = CsvRows.from_file(input)
-        if not table.rows:
-            raise UsageError(f"{input} has no rows to send")
-        cases = plan_cases(table.rows, os.path.getsize(input), samples, iterations)
-        target = structured_target(table.body)
-        rows, features = table.rows, table.columns
-    report.input, report.rows, report.features = str(input), rows, features
-    features_text = f", {features} features" if features is not None else ""
-    console.print(f"Model: {escape(report.code_dir)}  Data: {escape(str(input))} ({rows} rows{features_text})")
-    with _live_progress() as progress:
-        for case in cases:
-            report.cases.append(run_case(client, target, case, timeout, progress, alive))
-            if alive is not None and not alive():
-                break
-
-
-def _measure_chat(report, client, input: Path | None, samples, iterations, timeout, alive, console) -> None:
-    """Chat completions, whole then streamed: total latency, time to first token, inter-token latency, tokens/s."""
-    from drumkit.errors import UsageError
-    from drumkit.perf.chat import DEFAULT_ITERATIONS, first_model_id, load_prompts, run_chat_case
-
-    if samples is not None:
-        raise UsageError("-s/--samples does not apply to chat models: each request is one prompt")
-    prompts = load_prompts(input)
-    model = first_model_id(client)
-    report.rows = len(prompts)
-    console.print(f"Model: {escape(report.code_dir)}  chat model '{escape(model)}', {len(prompts)} prompt(s)")
-    with _live_progress() as progress:
-        for stream in (False, True):
-            report.cases.append(run_chat_case(client, model, prompts, iterations or DEFAULT_ITERATIONS, stream,
-                                              timeout, progress, alive))
-            if alive is not None and not alive():
-                break
-
-
-def _optional_input(given: Path | None, code_dir: Path, metadata: dict | None) -> Path | None:
-    """--input, else validation.input of the metadata, else None; an existing file."""
-    if given is None:
-        validation = (metadata or {}).get("validation")
-        name = validation.get("input") if isinstance(validation, dict) else None
-        if not name:
-            return None
-        given = code_dir / name
-    return opt.existing_file(given)
-
-
-def _input_path(given: Path | None, code_dir: Path, metadata: dict | None) -> Path:
-    from drumkit.errors import UsageError
-
-    path = _optional_input(given, code_dir, metadata)
-    if path is None:
-        raise UsageError("Give --input FILE (or validation.input in model-metadata.yaml)")
-    return path
-
-
-def _guess_type(path: Path) -> str:
-    guessed, _ = mimetypes.guess_type(path.name)
-    return guessed or "text/plain"
 
 
 def _write_atomic(path: Path, text: str) -> None:
@@ -205,7 +89,8 @@ def _sigterm_as_interrupt():
 
 @contextlib.contextmanager
 def _live_progress():
-    """One progress bar per case on stderr (a terminal only); yields the runner's callback or None."""
+    """One progress bar per case on stderr (a terminal only): yields the runner's callback (or None) and the
+    stderr console to print notes on (the bar's own, so notes scroll above the bars)."""
     from rich.progress import BarColumn, MofNCompleteColumn, TaskID, TextColumn, TimeElapsedColumn
 
     from drumkit.commands.environment import progress_bar
@@ -213,7 +98,7 @@ def _live_progress():
     with progress_bar(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                       transient=False) as bar:
         if bar is None:
-            yield None
+            yield None, error_console()
             return
         tasks: dict[str, TaskID] = {}
 
@@ -223,7 +108,7 @@ def _live_progress():
                 tasks[key] = bar.add_task(key, total=case.iterations)
             bar.update(tasks[key], completed=done)
 
-        yield update
+        yield update, bar.console
 
 
 def _render(report, in_server: bool) -> None:
@@ -247,7 +132,7 @@ def _render_chat(report, console) -> None:
     from rich import box
     from rich.table import Table
 
-    table = Table(title=f"drumkit perf: {report.code_dir} (chat; times in seconds, client side)", title_justify="left",
+    table = Table(title=f"drumkit perf: {report.title} (chat; times in seconds, client side)", title_justify="left",
                   box=box.SIMPLE_HEAD)
     headers = ["case", "iters", "TTFT p50", "TTFT p99", "ITL p50", "ITL p99", "tokens/s", "total p50", "total p99",
                "RSS MB", "result"]
@@ -268,7 +153,7 @@ def _render_rows(report, in_server: bool, console) -> None:
     from rich import box
     from rich.table import Table
 
-    table = Table(title=f"drumkit perf: {report.code_dir} (times in seconds, client side)", title_justify="left",
+    table = Table(title=f"drumkit perf: {report.title} (times in seconds, client side)", title_justify="left",
                   box=box.SIMPLE_HEAD)
     headers = ["size", "samples", "iters", "min", "avg", "p50", "p99", "max", "rows/s"]
     headers += ["server"] if in_server else []

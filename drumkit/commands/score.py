@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from drumkit.commands import options as opt
+from drumkit.commands.environment import LastByte, current
 from drumkit.commands.report import reported
 
 HELP = "Score a file with the model in --code-dir (CSV to stdout unless --output is given)."
@@ -31,7 +32,7 @@ def score(
     show_perf: Annotated[bool, typer.Option("--show-perf", help="Print timings to stderr.")] = False,
 ) -> None:
     """Score a file with the model in --code-dir."""
-    real_stdout = sys.stdout.buffer
+    real_stdout = LastByte(sys.stdout.buffer)
     with reported(model.show_stacktrace), contextlib.redirect_stdout(sys.stderr):
         # User prints go to stderr so stdout carries only the predictions.
         from drumkit.predictor.codecs import read_colnames
@@ -48,7 +49,11 @@ def score(
         loaded = time.perf_counter()
         job = ScoreJob(input=input, output=output, sparse_colnames=colnames, content_type=content_type, query=query)
         with _progress_bar(input.name) as progress:
-            run_score(predictor, job, progress, stdout=real_stdout)
+            run_score(predictor, job, progress, stdout=real_stdout)  # type: ignore[arg-type]
+        if output is None and real_stdout.last not in (b"", b"\n") and current().stdout_isatty:
+            # The shell prompt starts on its own line; a pipe or file gets the model's bytes as they are.
+            real_stdout.write(b"\n")
+            real_stdout.flush()
         if show_perf:
             done = time.perf_counter()
             for name, seconds in (("Full time", done - started), ("Init time (incl model loading)", loaded - started),

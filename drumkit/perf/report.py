@@ -75,6 +75,13 @@ class PerfReport:
     cases: list[CaseResult] = field(default_factory=list)
 
     @property
+    def title(self) -> str:
+        """What was measured: the URL of a server perf did not start, else the code dir."""
+        if self.server and not self.server.get("started", True):
+            return str(self.server["url"])
+        return self.code_dir
+
+    @property
     def ok(self) -> bool:
         """True when every case succeeded."""
         return all(case.ok for case in self.cases)

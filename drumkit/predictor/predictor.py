@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from drumkit.errors import (
+    ConfigError,
     HookError,
     ModelLoadError,
     NotSupportedError,
@@ -78,7 +79,10 @@ class Predictor:
             # The most basic problem first: without a model, the target type and labels do not matter yet.
             raise _no_artifact(code_dir)
         metadata = load_metadata(code_path)
-        spec = resolve_target(settings, metadata)
+        try:
+            spec = resolve_target(settings, metadata)
+        except ConfigError as exc:
+            raise _with_label_hint(exc, code_dir, settings.target_type or (metadata or {}).get("targetType")) from None
         if settings.runtime_params_file:
             from drumkit.runtime_params import load_runtime_params
 
@@ -385,6 +389,31 @@ _ENDPOINT_HINT = {
 _LLM_TYPES = (TargetType.TEXT_GENERATION, TargetType.AGENTIC_WORKFLOW)
 
 
+_MISSING_LABELS = ("Positive/negative class labels are missing", "Class labels are missing")
+
+
+def _with_label_hint(exc: ConfigError, code_dir: CodeDir, target_type: str | None) -> ConfigError:
+    """Missing labels of a lone artifact: suggest the flags from the fitted model's `classes_`."""
+    if not exc.message.startswith(_MISSING_LABELS) or code_dir.custom_py is not None or len(code_dir.artifacts) != 1:
+        return exc
+    try:
+        model = artifacts.load_artifact(code_dir.artifacts[0])
+    except Exception:  # the load error will be reported once the labels are given
+        return exc
+    classes = getattr(artifacts.final_step(model), "classes_", None)
+    if classes is None or len(classes) < 2:
+        return exc
+    import shlex
+
+    labels = [str(c) for c in list(classes)]
+    if target_type == TargetType.BINARY and len(labels) == 2:
+        # scikit-learn's predict_proba column 1 is classes_[1], the positive class.
+        flags = f"--positive-class-label {shlex.quote(labels[1])} --negative-class-label {shlex.quote(labels[0])}"
+    else:
+        flags = "--class-labels " + " ".join(map(shlex.quote, labels))
+    return ConfigError(f"{exc.message} The model's classes_ are {labels}; for example: {flags}")
+
+
 def _no_artifact(code_dir: CodeDir) -> ModelLoadError:
     """DRUM's message for a code dir without a model file; an empty folder says so instead of listing nothing."""
     return ModelLoadError(
@@ -414,8 +443,8 @@ def _row_count(frame: Any) -> int | None:
 
 
 def _with_colnames_hint(exc: HookError, frame: Any) -> HookError:
-    """A hook that looked a column up by name in a sparse payload sent without names: say how to name them."""
-    if isinstance(exc.__cause__, KeyError) and artifacts.unnamed_columns(frame):
+    """A hook that looked a column up by name (`data["a"]`, `data.a`) in a sparse payload sent without names."""
+    if isinstance(exc.__cause__, (KeyError, AttributeError)) and artifacts.unnamed_columns(frame):
         return HookError(f"{exc.message}; the sparse input has no column names: {artifacts.COLNAMES_HINT}")
     return exc
 

@@ -91,8 +91,8 @@ class Envelope:
 
     def lean_predict(self, environ, length: int) -> Answer:
         """The one entry of the lean path: a raw-body prediction answered without Flask."""
-        predictor = self.state.predictor
         try:
+            predictor = self.state.loaded
             predictor.require(TargetType.REGRESSION)
             body = _read_body(environ, length)
             sample = intake.from_body(body, environ.get("CONTENT_TYPE"), predictor.reads_any_payload)
