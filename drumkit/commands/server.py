@@ -54,7 +54,8 @@ def server(
     _access_log_on(model.log_level)
     code = ExitStatus.OK
     with reported(model.show_stacktrace):
-        from drumkit.server.address import bind, parse_address
+        from drumkit.server.address import parse_address
+        from drumkit.server.run import ServeJob, run_server
         from drumkit.server.settings import ServerSettings, workers_from_env
 
         host, port = parse_address(address)
@@ -62,35 +63,19 @@ def server(
         settings = ServerSettings(url_prefix=os.environ.get("URL_PREFIX", ""), max_body_size=parse_size(max_body_size),
                                   show_stacktrace=model.show_stacktrace, workers=max(workers, 1), threads=threads,
                                   chat_threads=chat_threads, drain_timeout=drain_timeout)
-        model_settings = model.settings()
-        sock = bind(host, port)  # before loading: a busy port fails fast, and early clients wait in the backlog
-        app, state = _build_app(model_settings, settings, with_error_server)
-        sys.stderr.write(f"drumkit server listening on http://{_url_host(host)}:{port}{settings.url_prefix}/ "
-                         f"({settings.workers} worker(s), {threads} thread(s) each)\n")
-        from drumkit.server.serve import serve
-
-        code = serve(app, sock, settings, state)
+        job = ServeJob(model=model.settings(), settings=settings, host=host, port=port,
+                       with_error_server=with_error_server)
+        code = run_server(job, say=_say, warn=_warn)
     raise typer.Exit(code)
 
 
-def _build_app(model, settings, with_error_server: bool):
-    from drumkit.predictor.predictor import Predictor
-    from drumkit.server.app import create_app
-    from drumkit.server.state import ServerState
-    from drumkit.server.stats import Timings
+def _say(text: str) -> None:
+    sys.stderr.write(text + "\n")
 
-    state = ServerState(predictor=None, settings=settings, timings=Timings(settings.workers))
-    try:
-        predictor = Predictor.from_settings(model)
-        # custom_flask.py is applied in create_app: its failure is a load failure too.
-        return create_app(predictor, settings, state=state), state
-    except Exception as exc:
-        if not with_error_server:
-            raise
-        reason = str(getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}")
-        error_console().print(f"[bold red]Error:[/bold red] {escape(reason)}\n"
-                              "Serving the error server (--with-error-server): model routes answer 513.")
-        return create_app(None, settings, load_error=reason, state=state), state
+
+def _warn(reason: str) -> None:
+    error_console().print(f"[bold red]Error:[/bold red] {escape(reason)}\n"
+                          "Serving the error server (--with-error-server): model routes answer 513.")
 
 
 def _access_log_on(level: str) -> None:
@@ -99,10 +84,6 @@ def _access_log_on(level: str) -> None:
     # One line per request, unless only errors were asked for.
     if level.lower() not in ("error", "critical", "fatal"):
         logging.getLogger("drumkit.server.access").setLevel(logging.INFO)
-
-
-def _url_host(host: str) -> str:
-    return f"[{host}]" if ":" in host else host
 
 
 def parse_size(text: str) -> int:
