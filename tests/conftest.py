@@ -39,6 +39,7 @@ E2E_MODULES = {
     "test_drop_in", "test_frameworks", "test_genai_perf", "test_genai_server", "test_new_model", "test_perf",
     "test_score_cli", "test_score_streaming", "test_server_accept", "test_server_models", "test_server_routes",
     "test_server_schema", "test_server_workers", "test_smoke", "test_validate", "test_wheel",
+    "test_score_equals_server",
 }
 
 
