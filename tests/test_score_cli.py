@@ -553,3 +553,28 @@ def test_missing_binary_labels_suggest_the_models_classes(binary_no_meta, binary
     assert fixed.exit_code == 0, fixed.stderr
     expected = binary_model.model.predict_proba(binary_model.features)[:, 1]
     np.testing.assert_allclose(read_csv(fixed.stdout_bytes)["yes"].to_numpy(), expected)
+
+
+def test_progress_bar_only_on_a_terminal_at_its_width(regression_model):
+    from drumkit.commands.environment import Environment, use
+
+    for isatty in (True, False):
+        stderr = io.StringIO()
+        with use(Environment(stderr=stderr, stderr_isatty=isatty, stdout_isatty=False, width=60)):
+            result = run("score", "--code-dir", regression_model.path, "--input", regression_model.csv)
+        assert result.exit_code == 0, result.stderr
+        assert len(read_csv(result.stdout_bytes)) == len(regression_model.features)
+        drawn = stderr.getvalue()
+        if isatty:
+            assert f"scoring {regression_model.csv.name}" in drawn
+            # rich redraws the bar in place; every drawn line fits the environment's width.
+            plain = [line for line in drawn.replace("\r", "\n").splitlines() if "scoring" in line]
+            assert plain and all(len(_strip_ansi(line)) <= 60 for line in plain)
+        else:
+            assert drawn == ""
+
+
+def _strip_ansi(text: str) -> str:
+    import re
+
+    return re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", text)
