@@ -41,7 +41,7 @@ test: $(VENV)/.installed-test
 
 # The inner loop: the unit tier only (no drumkit processes, no servers), well under 30 s.
 test-fast: $(VENV)/.installed-test
-	$(BIN)/python -m pytest -q -m "not e2e"
+	DRUMKIT_TEST_TIER=fast $(BIN)/python -m pytest -q -m "not e2e"
 
 # ruff (lint, then the format check) and mypy over drumkit/, with the configuration in pyproject.toml.
 lint: $(VENV)/.installed-test
