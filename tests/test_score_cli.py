@@ -470,7 +470,7 @@ def test_failures_are_one_line(regression_model, tmp_path, case):
         code_dir = model_dir
         if case in ("syntax_error", "import_error", "load_model_none"):
             source = {"syntax_error": "def score(:\n", "import_error": "import not_a_module_xyz\n",
-                      "load_model_none": "def load_model(code_dir):\n    return 'model'\n"}[case]
+                      "load_model_none": "def load_model(code_dir):\n    return None\n"}[case]
             (model_dir / "custom.py").write_text(source)
         elif case == "two_artifacts":
             shutil.copy(regression_model.path / "model.pkl", model_dir / "a.pkl")
