@@ -61,10 +61,18 @@ def run_perf(job: PerfJob, progress: Progress | None = None, say: Say | None = N
             model = _model_from_code_dir(job.settings)
             report = _new_report(job, model)
             tell(f"Starting drumkit server for {model.code_dir} ...")
-            server = stack.enter_context(ServerProcess(server_arguments(job.settings, max_workers=job.max_workers),
-                                                       start_timeout=job.start_timeout))
-            report.server = {"url": server.url, "pid": server.pid, "max_workers": job.max_workers or 1,
-                             "started": True}
+            server = stack.enter_context(
+                ServerProcess(
+                    server_arguments(job.settings, max_workers=job.max_workers),
+                    start_timeout=job.start_timeout,
+                )
+            )
+            report.server = {
+                "url": server.url,
+                "pid": server.pid,
+                "max_workers": job.max_workers or 1,
+                "started": True,
+            }
             tell(f"drumkit server pid {server.pid} answering at {server.url}")
             client = stack.enter_context(contextlib.closing(HttpClient(server.url)))
             alive = server.alive
@@ -88,12 +96,16 @@ def _model_from_info(job: PerfJob, client: HttpClient) -> _Model:
     """The running server says what it serves (/info/): target type, code dir and metadata need no flags."""
     info = client.get_json("/info/")
     if not isinstance(info, dict) or not info.get("targetType"):
-        raise UsageError(f"{job.url} does not answer /info/ with a target type: is it a drumkit or DRUM server?")
+        raise UsageError(
+            f"{job.url} does not answer /info/ with a target type: is it a drumkit or DRUM server?"
+        )
     served = str(info["targetType"])
     given = job.settings.target_type
     if given and str(given) != served:
-        raise UsageError(f"--target-type or TARGET_TYPE says '{given}' but the server at {job.url} serves "
-                         f"a model of target type '{served}' (its /info/)")
+        raise UsageError(
+            f"--target-type or TARGET_TYPE says '{given}' but the server at {job.url} serves "
+            f"a model of target type '{served}' (its /info/)"
+        )
     metadata = info.get("modelMetadata") if isinstance(info.get("modelMetadata"), dict) else None
     return _Model(Path(str(info.get("codeDir") or job.settings.code_dir)), served, metadata)
 
@@ -105,12 +117,15 @@ def _new_report(job: PerfJob, model: _Model) -> PerfReport:
     if unstructured and job.samples is not None:
         raise UsageError("-s/--samples does not apply to unstructured models: the input file is the body")
     if not unstructured and (job.query or job.content_type):
-        raise UsageError(f"{'--query' if job.query else '--content-type'} argument can be used only with "
-                         "--target-type unstructured")
+        raise UsageError(
+            f"{'--query' if job.query else '--content-type'} argument can be used only with "
+            "--target-type unstructured"
+        )
     code_dir = model.code_dir.resolve() if model.code_dir.exists() else model.code_dir
     given = _optional_input(job.input, model)
-    return PerfReport(code_dir=str(code_dir), input=str(given or ""), target_type=model.target_type, rows=0,
-                      features=None)
+    return PerfReport(
+        code_dir=str(code_dir), input=str(given or ""), target_type=model.target_type, rows=0, features=None
+    )
 
 
 def _chats(client: HttpClient) -> bool:
@@ -119,8 +134,15 @@ def _chats(client: HttpClient) -> bool:
     return bool((capabilities.get("supported_methods") or {}).get("chat"))
 
 
-def _measure_rows(report: PerfReport, client: HttpClient, job: PerfJob, input: Path, progress: Progress | None,
-                  alive: Callable[[], bool] | None, tell: Say) -> None:
+def _measure_rows(
+    report: PerfReport,
+    client: HttpClient,
+    job: PerfJob,
+    input: Path,
+    progress: Progress | None,
+    alive: Callable[[], bool] | None,
+    tell: Say,
+) -> None:
     """DRUM's cases (or one -s/-i case) on /predict/, or the input file as the body of /predictUnstructured/."""
     from drumkit.perf.cases import plan_cases, unstructured_case
     from drumkit.perf.runner import run_case, structured_target, unstructured_target
@@ -149,8 +171,14 @@ def _measure_rows(report: PerfReport, client: HttpClient, job: PerfJob, input: P
             break
 
 
-def _measure_chat(report: PerfReport, client: HttpClient, job: PerfJob, progress: Progress | None,
-                  alive: Callable[[], bool] | None, tell: Say) -> None:
+def _measure_chat(
+    report: PerfReport,
+    client: HttpClient,
+    job: PerfJob,
+    progress: Progress | None,
+    alive: Callable[[], bool] | None,
+    tell: Say,
+) -> None:
     """Chat completions, whole then streamed: total latency, time to first token, inter-token latency, tokens/s."""
     from drumkit.perf.chat import DEFAULT_ITERATIONS, first_model_id, load_prompts, run_chat_case
 
@@ -161,8 +189,18 @@ def _measure_chat(report: PerfReport, client: HttpClient, job: PerfJob, progress
     report.rows = len(prompts)
     tell(f"Model: {report.title}  chat model '{model}', {len(prompts)} prompt(s)")
     for stream in (False, True):
-        report.cases.append(run_chat_case(client, model, prompts, job.iterations or DEFAULT_ITERATIONS, stream,
-                                          job.timeout, progress, alive))
+        report.cases.append(
+            run_chat_case(
+                client,
+                model,
+                prompts,
+                job.iterations or DEFAULT_ITERATIONS,
+                stream,
+                job.timeout,
+                progress,
+                alive,
+            )
+        )
         if alive is not None and not alive():
             break
 

@@ -33,11 +33,15 @@ def run_server(job: ServeJob, say: Say, warn: Say) -> ExitStatus:
     from drumkit.server.address import bind
     from drumkit.server.serve import serve
 
-    sock = bind(job.host, job.port)  # before loading: a busy port fails fast, and early clients wait in the backlog
+    sock = bind(
+        job.host, job.port
+    )  # before loading: a busy port fails fast, and early clients wait in the backlog
     app, state = build_app(job, warn)
     settings = job.settings
-    say(f"drumkit server listening on http://{url_host(job.host)}:{job.port}{settings.url_prefix}/ "
-        f"({settings.workers} worker(s), {settings.threads} thread(s) each)")
+    say(
+        f"drumkit server listening on http://{url_host(job.host)}:{job.port}{settings.url_prefix}/ "
+        f"({settings.workers} worker(s), {settings.threads} thread(s) each)"
+    )
     return serve(app, sock, settings, state)
 
 
