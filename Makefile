@@ -5,28 +5,49 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
 
-.PHONY: demo test bench bench-server clean
+.PHONY: demo test test-fast lint bench bench-server clean
+
+# pip's "new release" notice is noise here; each long step says what it is doing before it starts.
+export PIP_DISABLE_PIP_VERSION_CHECK = 1
+PIP = $(BIN)/python -m pip install --quiet
 
 $(BIN)/python:
+	@echo "==> creating $(VENV) with $(PYTHON)"
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(PIP) --upgrade pip
 
-# torch==2.13.0 first: pip takes that CPU build from this machine's disk, and the extras' `torch>=2.2`
-# is then satisfied (a bare `torch` would pull a CUDA build of several GB).
+# torch==2.13.0 first, so that the extras' `torch>=2.2` is already met. PyPI's Linux wheel of torch
+# brings CUDA libraries (GBs); `make test TORCH_INDEX=https://download.pytorch.org/whl/cpu` takes the
+# CPU build instead (pip's own configuration, e.g. PIP_EXTRA_INDEX_URL, is honoured as well).
+TORCH_INDEX ?=
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet torch==2.13.0
-	$(BIN)/python -m pip install --quiet -e '.[test,all]'
+	@echo "==> installing torch (the largest download: a minute or more)"
+	$(PIP) torch==2.13.0 $(if $(TORCH_INDEX),--extra-index-url $(TORCH_INDEX))
+	@echo "==> installing drumkit with the test and framework extras (a minute or two)"
+	$(PIP) -e '.[test,all]'
 	touch $@
 
 $(VENV)/.installed-demo: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[sklearn]'
+	@echo "==> installing drumkit with scikit-learn"
+	$(PIP) -e '.[sklearn]'
 	touch $@
 
 demo: $(VENV)/.installed-demo
+	@echo "==> scoring examples/iris/sample.csv (then: source $(VENV)/bin/activate, or run $(BIN)/drumkit)"
 	$(BIN)/drumkit score --code-dir examples/iris --input examples/iris/sample.csv
 
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest -q
+
+# The inner loop: the unit tier only (no drumkit processes, no servers), well under 30 s.
+test-fast: $(VENV)/.installed-test
+	DRUMKIT_TEST_TIER=fast $(BIN)/python -m pytest -q -m "not e2e"
+
+# ruff (lint, then the format check) and mypy over drumkit/, with the configuration in pyproject.toml.
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check drumkit
+	$(BIN)/ruff format --check drumkit
+	$(BIN)/mypy
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/score_bench.py

@@ -2,7 +2,7 @@
 
 __version__ = "0.1.0"
 
-from drumkit.errors import CustomHTTPError  # noqa: E402  (public API, as in datarobot_drum)
-from drumkit.runtime_params import RuntimeParameters  # noqa: E402
+from drumkit.errors import CustomHTTPError
+from drumkit.runtime_params import RuntimeParameters
 
 __all__ = ["CustomHTTPError", "RuntimeParameters", "__version__"]

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Annotated, Optional
+from typing import Annotated
 
 # Plain click help: typer's rich help costs ~150 ms of imports, and `drumkit --help` must stay instant.
 os.environ.setdefault("TYPER_USE_RICH", "0")
 
-import typer  # noqa: E402
+import typer
 
-from drumkit import __version__  # noqa: E402
+from drumkit import __version__
 
 app = typer.Typer(
     name="drumkit",
@@ -32,15 +32,14 @@ def _version(value: bool) -> None:
 @app.callback()
 def _root(
     version: Annotated[
-        Optional[bool], typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+        bool | None, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
     ] = None,
 ) -> None:
     """Run a DRUM code dir as it is: score files, serve the DRUM prediction API, validate, benchmark."""
 
 
 def _register() -> None:
-    from drumkit.commands import score
-    from drumkit.commands import server
+    from drumkit.commands import score, server
 
     app.command("score", help=score.HELP)(score.score)
     app.command("server", help=server.HELP)(server.server)

@@ -1,11 +1,13 @@
 """Typed errors a user can cause: each carries a one-line message, an HTTP status and an exit code."""
 
+from drumkit.status import ExitStatus
+
 
 class DrumkitError(Exception):
     """A failure with a one-line reason the user can act on."""
 
     http_status = 500
-    exit_code = 1
+    exit_code = ExitStatus.ERROR
 
     def __init__(self, message: str):
         super().__init__(message)
@@ -19,7 +21,7 @@ class UsageError(DrumkitError):
     """Flags that do not fit together (exit 2, like argparse in DRUM)."""
 
     http_status = 400
-    exit_code = 2
+    exit_code = ExitStatus.USAGE
 
 
 class ConfigError(DrumkitError):

@@ -49,6 +49,15 @@ def test_zero_artifacts_is_drums_message(tmp_path):
     assert text.endswith("List of retrieved files are: notes.txt | weights.bin")
 
 
+def test_folder_without_a_model_says_so_before_the_target_type(tmp_path):
+    """The most basic problem first: no custom.py and no artifact outranks a missing target type."""
+    with pytest.raises(ModelLoadError) as info:
+        load(tmp_path)
+    text = str(info.value)
+    assert text.startswith(f"Could not find model artifact file in: {tmp_path.resolve()}")
+    assert "'.pkl'" in text and text.endswith("List of retrieved files are: (the folder has no files)")
+
+
 def test_two_artifacts_is_drums_message(tmp_path, regression_model):
     for name in ("a.pkl", "b.joblib"):
         shutil.copy(regression_model.path / "model.pkl", tmp_path / name)

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from drumkit.predictor import codecs
 from drumkit.predictor.codecs.csv_blocks import read_csv_bytes
 from drumkit.predictor.codecs.csv_codec import PANDAS_MAX_BYTES
+from tests.tiers import examples
 
 TOKENS = st.one_of(
     st.integers(-(2**62), 2**62).map(str),
@@ -70,7 +71,7 @@ def parses(data: bytes) -> bool:
     return True
 
 
-SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+SETTINGS = settings(max_examples=examples(150), deadline=None, suppress_health_check=list(HealthCheck))
 
 
 @SETTINGS

@@ -8,6 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from drumkit.predictor.codecs.csv_tiny import read_tiny_csv
+from tests.tiers import examples
 
 TOKENS = st.one_of(
     st.integers(-(2**70), 2**70).map(str),
@@ -38,7 +39,7 @@ def tables(draw):
     return (bom + end.join(lines) + draw(st.sampled_from(["", end]))).encode("utf-8")
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(400), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(tables())
 def test_fast_path_equals_read_csv_or_steps_aside(data):
     got = read_tiny_csv(data)

@@ -8,6 +8,7 @@ import os
 import pickle
 import sys
 import textwrap
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -269,7 +270,9 @@ def torch_cases(tmp_path_factory, data) -> dict[str, Case]:
                           torch.tensor(data.y_multi), torch.nn.CrossEntropyLoss())
     net = torch.nn.Sequential(logits, torch.nn.Softmax(dim=1)).eval()
     path = _dir(root, "torchscript_multiclass")
-    torch.jit.save(torch.jit.script(net), path / "model.pt")
+    with warnings.catch_warnings():  # TorchScript is what such code dirs hold, deprecated or not
+        warnings.filterwarnings("ignore", message=r"`torch\.jit\.\w+` is deprecated", category=DeprecationWarning)
+        torch.jit.save(torch.jit.script(net), path / "model.pt")
     with torch.no_grad():
         cases["torchscript_multiclass"] = Case("torch", path, MULTICLASS, _columns(net(x).numpy(), ["a", "b", "c"]))
     return cases

@@ -68,3 +68,14 @@ def test_perf_reports_a_stream_that_fails_and_exits_1(tmp_path):
     assert whole["status"] == "ok" and whole["completed"] == 2
     assert streamed["status"] == "failed" and streamed["completed"] == 0
     assert streamed["error"] == "the stream failed: the stream broke on purpose"
+
+
+def test_prompts_come_from_a_csv_prompt_column_or_a_text_file(tmp_path):
+    from drumkit.perf.chat import load_prompts
+
+    table = tmp_path / "prompts.csv"
+    table.write_text('id,promptText\n1,"Hello, there"\n2,\n3,second one\n')
+    assert load_prompts(table) == ["Hello, there", "second one"]
+    lines = tmp_path / "prompts.txt"
+    lines.write_text("first\n\n  second  \n")
+    assert load_prompts(lines) == ["first", "second"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import io
 import json
+import os
 import pickle
 import subprocess
 import sys
@@ -164,6 +165,18 @@ def test_sklearn_template_before_training_says_what_to_do(tmp_path):
     assert b"run `python train.py`" in out.stderr and b"Traceback" not in out.stderr
 
 
+def test_next_line_runs_as_printed_without_the_venv_on_path(tmp_path):
+    """The sklearn template's "Next:" line trains, scores and validates from a shell that only has system paths."""
+    out = drumkit("new", "model", str(tmp_path / "fresh"), "--template", "sklearn")
+    assert out.returncode == 0, out.stderr
+    line = next(line for line in out.stderr.decode().splitlines() if line.startswith("Next: "))
+    env = {**os.environ, "PATH": "/usr/bin:/bin"}
+    done = subprocess.run(["bash", "-c", line.removeprefix("Next: ")], capture_output=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert b"All checks passed." in done.stdout or b"check(s) failed" in done.stdout
+    assert (tmp_path / "fresh" / "model.pkl").is_file()
+
+
 def test_existing_folder_is_refused_and_left_alone(tmp_path):
     folder = tmp_path / "taken"
     folder.mkdir()
@@ -180,4 +193,6 @@ def test_other_languages_and_unknown_templates_are_usage_errors(tmp_path):
     assert r.returncode == 2 and b"Python models only" in r.stderr
     unknown = drumkit("new", "model", str(tmp_path / "x"), "--template", "pytorch")
     assert unknown.returncode == 2
+    assert unknown.stderr.decode().strip() == (
+        "Error: Unknown template 'pytorch'; choose one of python, sklearn, unstructured, chat")
     assert not (tmp_path / "r_model").exists() and not (tmp_path / "x").exists()

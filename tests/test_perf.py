@@ -23,9 +23,9 @@ from drumkit.predictor.settings import ModelSettings
 from tests.modelzoo import write
 
 
-def perf(*args: str, command: str = "perf", timeout: float = 240) -> subprocess.CompletedProcess:
+def perf(*args: str, command: str = "perf", timeout: float = 240, cwd: Path | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "drumkit", command, *args], capture_output=True, text=True,
-                          timeout=timeout)
+                          timeout=timeout, cwd=cwd)
 
 
 def wait_gone(pid: int, seconds: float = 15.0) -> bool:
@@ -42,17 +42,19 @@ def wait_gone(pid: int, seconds: float = 15.0) -> bool:
 
 # ---- planning, payloads, statistics (in-process) -------------------------------------------
 def test_default_cases_follow_drums_formula():
-    rows, size = 50, 2900  # 58 bytes a row
-    in_50mb = int(rows * 50 * MIB / size) + 1
-    cases = plan_cases(rows, size)
+    # 50 rows in 2900 bytes (58 a row): 903,945 rows make 50 MB (DRUM's count + 1), 1/500 of it 0.1 MB.
+    cases = plan_cases(50, 2900)
     assert [(c.name, c.samples, c.iterations) for c in cases] == [
-        ("58 bytes", 1, 100), ("0.1MB", in_50mb // 500, 50), ("10MB", in_50mb // 5, 5), ("50MB", in_50mb, 1)]
+        ("58 bytes", 1, 100), ("0.1MB", 1807, 50), ("10MB", 180789, 5), ("50MB", 903945, 1)]
+    # A file bigger than 50 MB: every case still sends at least one row.
+    assert [c.samples for c in plan_cases(1, 60 * MIB)] == [1, 1, 1, 1]
 
 
 def test_one_case_from_samples_and_iterations():
     assert [(c.samples, c.iterations) for c in plan_cases(50, 2900, samples=200)] == [(200, 1)]
     assert [(c.samples, c.iterations) for c in plan_cases(50, 2900, iterations=7)] == [(50, 7)]
-    assert plan_cases(50, 2900, samples=100, iterations=3)[0].name == size_name(100 * 58) == "5.7KB"
+    assert plan_cases(50, 2900, samples=100, iterations=3)[0].name == "5.7KB"
+    assert [size_name(n) for n in (58, 1000, 5800, 3 * MIB + 400 * 1024)] == ["58 bytes", "1000 bytes", "5.7KB", "3.4MB"]
 
 
 def test_bodies_repeat_and_truncate_rows_exactly(regression_model):
@@ -165,13 +167,25 @@ def test_unstructured_model_against_a_running_server_with_url(tmp_path):
     (path / "model-metadata.yaml").write_text("name: u\ntype: inference\ntargetType: unstructured\n")
     (path / "body.txt").write_text("hello perf")
     args = server_arguments(ModelSettings(code_dir=path), max_workers=None)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
     with ServerProcess(args) as server:
-        out = perf("--code-dir", str(path), "--input", str(path / "body.txt"), "-i", "3", "--json",
-                   "--url", server.url)
+        # No --code-dir and no --target-type: the server's /info/ says what it serves.
+        out = perf("--input", str(path / "body.txt"), "-i", "3", "--json", "--url", server.url, cwd=elsewhere)
+        table = perf("--input", str(path / "body.txt"), "-i", "2", "--url", server.url, cwd=elsewhere)
+        wrong = perf("--input", str(path / "body.txt"), "--url", server.url, "--target-type", "regression",
+                     cwd=elsewhere)
         still_running = server.alive()
     assert out.returncode == 0, out.stderr
-    [case] = json.loads(out.stdout)["cases"]
+    report = json.loads(out.stdout)
+    assert (report["target_type"], report["code_dir"]) == ("unstructured", str(path.resolve()))
+    [case] = report["cases"]
     assert (case["completed"], case["status"], case["name"]) == (3, "ok", "10 bytes")
+    assert table.returncode == 0, table.stderr
+    assert table.stdout.splitlines()[0].startswith(f"drumkit perf: {server.url} (times in seconds")
+    assert wrong.returncode == 2
+    assert wrong.stderr.startswith(f"Error: --target-type or TARGET_TYPE says 'regression' but the server at "
+                                   f"{server.url} serves a model of target type 'unstructured'")
     assert still_running  # perf --url measures a server it did not start and leaves it alone
     assert wait_gone(server.pid)
 

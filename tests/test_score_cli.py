@@ -515,3 +515,66 @@ def test_subprocess_usage_error_exit_2_and_stdout_csv(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith(b"Predictions\n")  # CSV, not a DataFrame repr
     np.testing.assert_array_equal(read_csv(proc.stdout)["Predictions"].to_numpy(), frame["x"].to_numpy() / 7)
+
+
+def test_unstructured_stdout_ends_its_line_on_a_terminal_only(tmp_path):
+    from drumkit.commands.environment import Environment, use
+
+    code_dir = tmp_path / "echo"
+    code_dir.mkdir()
+    (code_dir / "custom.py").write_text("def score_unstructured(model, data, **kwargs):\n    return data.upper()\n")
+    (tmp_path / "in.txt").write_text("no newline")
+    args = ("score", "--code-dir", code_dir, "--input", tmp_path / "in.txt", "--target-type", "unstructured")
+    assert run(*args).stdout_bytes == b"NO NEWLINE"  # a pipe or file gets the model's bytes exactly
+    with use(Environment(stdout_isatty=True, stderr_isatty=False)):
+        assert run(*args).stdout_bytes == b"NO NEWLINE\n"
+
+
+@pytest.mark.parametrize("lookup", ['data["a"]', "data.a"])
+def test_unnamed_mtx_in_a_hook_that_looks_up_names_points_at_the_column_file(tmp_path, lookup):
+    code_dir = tmp_path / "by_name"
+    code_dir.mkdir()
+    (code_dir / "custom.py").write_text(
+        "import pandas as pd\n"
+        "def load_model(code_dir):\n    return 'model'\n"
+        f"def score(data, model, **kwargs):\n    return pd.DataFrame({{'Predictions': {lookup} * 1.0}})\n")
+    scipy.io.mmwrite(tmp_path / "in.mtx", scipy.sparse.coo_matrix(np.array([[1.0, 0.0], [0.0, 2.0]])))
+    result = run("score", "--code-dir", code_dir, "--input", tmp_path / "in.mtx", "--target-type", "regression")
+    assert_one_line_failure(result, 1, "the sparse input has no column names", "--sparse-column-file for score")
+
+
+def test_missing_binary_labels_suggest_the_models_classes(binary_no_meta, binary_model):
+    result = run("score", "--code-dir", binary_no_meta, "--input", binary_model.csv, "--target-type", "binary")
+    suggestion = "--positive-class-label yes --negative-class-label no"
+    assert_one_line_failure(result, 1, "Positive/negative class labels are missing.",
+                            f"The model's classes_ are ['no', 'yes']; for example: {suggestion}")
+    fixed = run("score", "--code-dir", binary_no_meta, "--input", binary_model.csv, "--target-type", "binary",
+                *suggestion.split())
+    assert fixed.exit_code == 0, fixed.stderr
+    expected = binary_model.model.predict_proba(binary_model.features)[:, 1]
+    np.testing.assert_allclose(read_csv(fixed.stdout_bytes)["yes"].to_numpy(), expected)
+
+
+def test_progress_bar_only_on_a_terminal_at_its_width(regression_model):
+    from drumkit.commands.environment import Environment, use
+
+    for isatty in (True, False):
+        stderr = io.StringIO()
+        with use(Environment(stderr=stderr, stderr_isatty=isatty, stdout_isatty=False, width=60)):
+            result = run("score", "--code-dir", regression_model.path, "--input", regression_model.csv)
+        assert result.exit_code == 0, result.stderr
+        assert len(read_csv(result.stdout_bytes)) == len(regression_model.features)
+        drawn = stderr.getvalue()
+        if isatty:
+            assert f"scoring {regression_model.csv.name}" in drawn
+            # rich redraws the bar in place; every drawn line fits the environment's width.
+            plain = [line for line in drawn.replace("\r", "\n").splitlines() if "scoring" in line]
+            assert plain and all(len(_strip_ansi(line)) <= 60 for line in plain)
+        else:
+            assert drawn == ""
+
+
+def _strip_ansi(text: str) -> str:
+    import re
+
+    return re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", text)

@@ -50,9 +50,12 @@ def test_target_type_from_metadata_and_matching_flag():
 
 
 def test_target_type_conflict_is_drums_message():
-    with pytest.raises(ConfigError, match="doesn't match target type from model config file"):
+    with pytest.raises(ConfigError, match="doesn't match target type from model config file") as info:
         resolve_target(settings(target_type="binary", positive_class_label="a", negative_class_label="b"),
                        {"targetType": "regression"})
+    # Both values, and where each came from.
+    assert str(info.value).endswith(
+        "(--target-type or TARGET_TYPE: 'binary'; model-metadata.yaml targetType: 'regression')")
 
 
 BINARY_META = {"targetType": "binary", "inferenceModel": {"positiveClassLabel": "yes", "negativeClassLabel": "no"}}

@@ -291,3 +291,44 @@ def test_without_any_input_only_metadata_and_load_run(models, tmp_path):
     assert set(statuses.values()) == {"SKIPPED"}
     assert "no --input and no validation.input" in check(report, "Null value imputation").details
     assert report.exit_code == 0
+
+
+def run_in_process(*args: str, width: int = 80) -> tuple[int, str, str]:
+    """`drumkit ARGS` in this process against string streams at a fixed width: (exit code, stdout, stderr)."""
+    import io
+
+    from drumkit.cli import main
+    from drumkit.commands.environment import Environment, use
+
+    env = Environment(stdout=io.StringIO(), stderr=io.StringIO(), stdout_isatty=False, stderr_isatty=False,
+                      width=width)
+    with use(env), pytest.raises(SystemExit) as exited:
+        main(list(args))
+    return exited.value.code, env.stdout.getvalue(), env.stderr.getvalue()
+
+
+def test_report_reads_at_80_columns_with_one_problem_per_line(tmp_path):
+    write(tmp_path, "custom.py", HOOK_MODELS["nulls"])
+    (tmp_path / "model-metadata.yaml").write_text("name: m\ntype: inference\ntargetType: bogus\n")
+    code, out, _ = run_in_process("validate", str(tmp_path))
+    assert code == 1
+    lines = out.splitlines()
+    # The title keeps the folder's path whole; every other line fits, without trailing padding.
+    assert lines[0] == f"Validation checks: {tmp_path.resolve()}"
+    assert max(map(len, lines[1:])) <= 80 and all(line == line.rstrip() for line in lines)
+    assert lines[1] == "FAILED  Model metadata: 1 error(s), 0 warning(s) in model-metadata.yaml"
+    assert lines[2] == "          - line 3, targetType: target type 'bogus' is not one of regression,"
+    # The targetType problem is listed once: the load check points back at the metadata instead of repeating it.
+    assert out.count("'bogus'") == 1
+    assert "SKIPPED Model load: the model cannot load until model-metadata.yaml is fixed" in lines
+    assert lines[-1] == "1 check(s) failed."
+
+
+def test_report_lists_failed_rows_one_a_line(models):
+    code, out, _ = run_in_process("validate", str(models["nulls"]), "--input", str(models["nulls"] / "data.csv"))
+    assert code == 1
+    assert "FAILED  Null value imputation: 2 of 3 features broke the model when missing" in out
+    lines = out.splitlines()
+    first = lines.index("          - feature=a: Model 'score' hook failed to make predictions. Exception:")
+    assert lines[first + 1].strip() == "ValueError('feature a has no values')"
+    assert lines[first + 2].startswith("          - feature=c: ")

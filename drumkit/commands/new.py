@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
+import sys
 import tempfile
 import time
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -34,9 +36,10 @@ class Template(str, Enum):
 
 @app.command("model", help=MODEL_HELP)
 def model(
-    directory: Annotated[Optional[Path], typer.Argument(help="The folder to create.", show_default=False)] = None,
-    code_dir: Annotated[Optional[Path], typer.Option("--code-dir", "-cd", help="DRUM's spelling of DIR.")] = None,
-    template: Annotated[Template, typer.Option("--template", "-t", help="Which template to start from.")] = Template.python,
+    directory: Annotated[Path | None, typer.Argument(help="The folder to create.", show_default=False)] = None,
+    code_dir: Annotated[Path | None, typer.Option("--code-dir", "-cd", help="DRUM's spelling of DIR.")] = None,
+    template: Annotated[str, typer.Option(
+        "--template", "-t", help=f"Which template to start from: {', '.join(t.value for t in Template)}.")] = "python",
     language: Annotated[str, typer.Option("--language", help="Only python is generated.")] = "python",
 ) -> None:
     """Create DIR from a template."""
@@ -50,17 +53,44 @@ def model(
         target = directory or code_dir
         if target is None:
             raise UsageError("Missing the folder to create: drumkit new model DIR")
-        command = " ".join(["drumkit new model", str(target)] + ([] if template is Template.python
-                                                                  else ["--template", template.value]))
-        files = create_model_dir(target, template.value, command)
+        if template not in {t.value for t in Template}:
+            raise UsageError(f"Unknown template '{template}'; choose one of {', '.join(t.value for t in Template)}")
+        command = " ".join(["drumkit new model", str(target)] + ([] if template == Template.python
+                                                                  else ["--template", template]))
+        files = create_model_dir(target, template, command)
     console = error_console()
-    console.print(f"Created {escape(str(target))} from the '{template.value}' template: "
+    console.print(f"Created {escape(str(target))} from the '{template}' template: "
                   f"{', '.join(sorted(p.name for p in files))}")
-    steps = [f"cd {target}"]
-    if template is Template.sklearn:
-        steps.append("python train.py")
-    steps += [f"drumkit score --code-dir . --input {SAMPLES[template.value]}", "drumkit validate ."]
-    console.print("Next: " + " && ".join(escape(s) for s in steps))
+    console.print("Next: " + escape(next_steps(target, template)), soft_wrap=True)
+
+
+def next_steps(target: Path, template: str) -> str:
+    """The shell line that trains (sklearn), scores and validates the new model, runnable as printed here."""
+    python, drumkit = _runnable("python", sys.executable), _drumkit_command()
+    steps = [f"cd {shlex.quote(str(target))}"]
+    if template == Template.sklearn:
+        steps.append(f"{python} train.py")
+    steps += [f"{drumkit} score --code-dir . --input {SAMPLES[template]}", f"{drumkit} validate ."]
+    return " && ".join(steps)
+
+
+def _drumkit_command() -> str:
+    """`drumkit` when the shell finds this one; else its script beside this Python; else `python -m drumkit`."""
+    script = Path(sys.executable).with_name("drumkit")
+    if script.is_file():
+        return _runnable("drumkit", str(script))
+    return f"{_runnable('python', sys.executable)} -m drumkit"
+
+
+def _runnable(name: str, path: str) -> str:
+    """`name` if the shell's PATH finds exactly `path`; else `path` itself (absolute: the steps `cd` first)."""
+    found = shutil.which(name)
+    try:
+        if found and os.path.samefile(found, path):
+            return name
+    except OSError:
+        pass
+    return shlex.quote(os.path.abspath(path))
 
 
 def create_model_dir(target: Path, template: str, command: str) -> list[Path]:

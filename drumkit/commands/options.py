@@ -10,9 +10,10 @@ from __future__ import annotations
 import inspect
 import os
 import typing
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Annotated, Any, Callable, List, Optional
+from typing import Annotated, Any
 
 import typer
 
@@ -21,9 +22,9 @@ from drumkit.predictor.targets import TARGET_TYPE_NAMES
 LOGGING_LEVELS = ("all", "debug", "info", "warn", "warning", "error", "critical", "fatal")
 
 ContentType = Annotated[
-    Optional[str], typer.Option("--content-type", help="Unstructured: media type of --input.")
+    str | None, typer.Option("--content-type", help="Unstructured: media type of --input.")
 ]
-Query = Annotated[Optional[str], typer.Option("--query", help="Unstructured: query string, a=1&b=2.")]
+Query = Annotated[str | None, typer.Option("--query", help="Unstructured: query string, a=1&b=2.")]
 
 # DRUM flags for things drumkit does not do: accepted by the parser, refused with one line (exit 2).
 _MONITORING = "drumkit does not report to DataRobot MLOps monitoring; run without it"
@@ -59,26 +60,26 @@ def _refused_name(flag: str) -> str:
 
 # name -> (annotation, default): the parameters `@model_command` adds to every model command.
 _SHARED: dict[str, tuple[Any, Any]] = {
-    "code_dir": (Annotated[Optional[Path], typer.Option(
+    "code_dir": (Annotated[Path | None, typer.Option(
         "--code-dir", "-cd", envvar="CODE_DIR", help="The model folder (custom.py and/or an artifact).",
         show_default="current directory")], None),
-    "target_type": (Annotated[Optional[str], typer.Option(
+    "target_type": (Annotated[str | None, typer.Option(
         "--target-type", envvar="TARGET_TYPE", help=f"One of: {', '.join(TARGET_TYPE_NAMES)}.")], None),
-    "positive_class_label": (Annotated[Optional[str], typer.Option(
+    "positive_class_label": (Annotated[str | None, typer.Option(
         "--positive-class-label", envvar="POSITIVE_CLASS_LABEL", help="Binary: positive label.")], None),
-    "negative_class_label": (Annotated[Optional[str], typer.Option(
+    "negative_class_label": (Annotated[str | None, typer.Option(
         "--negative-class-label", envvar="NEGATIVE_CLASS_LABEL", help="Binary: negative label.")], None),
-    "class_labels": (Annotated[Optional[List[str]], typer.Option(
+    "class_labels": (Annotated[list[str] | None, typer.Option(
         "--class-labels", envvar="CLASS_LABELS", help="Multiclass labels: --class-labels A B C.")], None),
-    "class_labels_file": (Annotated[Optional[Path], typer.Option(
+    "class_labels_file": (Annotated[Path | None, typer.Option(
         "--class-labels-file", envvar="CLASS_LABELS_FILE", help="Multiclass labels, one a line.")], None),
-    "runtime_params_file": (Annotated[Optional[Path], typer.Option(
+    "runtime_params_file": (Annotated[Path | None, typer.Option(
         "--runtime-params-file", envvar="RUNTIME_PARAMS_FILE",
         help="YAML values for runtimeParameterDefinitions.")], None),
-    "user_secrets_mount_path": (Annotated[Optional[str], typer.Option(
+    "user_secrets_mount_path": (Annotated[str | None, typer.Option(
         "--user-secrets-mount-path", envvar="USER_SECRETS_MOUNT_PATH",
         help="Folder of user secret files (JSON, one per secret) for CustomTask.secrets.")], None),
-    "user_secrets_prefix": (Annotated[Optional[str], typer.Option(
+    "user_secrets_prefix": (Annotated[str | None, typer.Option(
         "--user-secrets-prefix", envvar="USER_SECRETS_PREFIX",
         help="Env var prefix of user secrets (PREFIX_NAME holds one secret as JSON).")], None),
     "show_stacktrace": (Annotated[bool, typer.Option(
@@ -86,12 +87,12 @@ _SHARED: dict[str, tuple[Any, Any]] = {
     "logging_level": (Annotated[str, typer.Option(
         "--logging-level", "--log-level", help=f"Log level on stderr: {', '.join(LOGGING_LEVELS)}.")], "warning"),
     "verbose": (Annotated[bool, typer.Option("--verbose", help="Log what drumkit does (info level).")], False),
-    "language": (Annotated[Optional[str], typer.Option(
+    "language": (Annotated[str | None, typer.Option(
         "--language", help="Model language; drumkit runs python.", hidden=True)], None),
     **{
         _refused_name(flag): (
             Annotated[bool, typer.Option(flag, hidden=True)] if switch
-            else Annotated[Optional[str], typer.Option(flag, hidden=True)],
+            else Annotated[str | None, typer.Option(flag, hidden=True)],
             False if switch else None,
         )
         for flag, (_reason, switch) in REFUSED.items()
@@ -185,7 +186,7 @@ def model_command(func: Callable) -> Callable:
         return func(model=model, **kwargs)
 
     params = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in own] + shared
-    command.__signature__ = inspect.Signature(params)
+    command.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]  # typer reads the signature
     command.__annotations__ = {p.name: p.annotation for p in params}
     command.__name__, command.__qualname__, command.__doc__ = func.__name__, func.__qualname__, func.__doc__
     command.__module__ = func.__module__

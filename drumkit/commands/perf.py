@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import json
-import mimetypes
-import os
-import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
 from drumkit.commands import options as opt
+from drumkit.commands.environment import current
 from drumkit.commands.report import error_console, escape, reported, sigterm_as_interrupt
 
 HELP = "Start the model's server and measure latency, rows/s and memory (DRUM's cases, or -s/-i)."
@@ -22,20 +20,20 @@ HELP = "Start the model's server and measure latency, rows/s and memory (DRUM's 
 def perf(
     model: opt.ModelOptions,
     input: Annotated[
-        Optional[Path], typer.Option("--input", help="Data to send (default: validation.input in the metadata).")
+        Path | None, typer.Option("--input", help="Data to send (default: validation.input in the metadata).")
     ] = None,
-    samples: Annotated[Optional[int], typer.Option("--samples", "-s", min=1, help="Rows per request (one case).")] = None,
-    iterations: Annotated[Optional[int], typer.Option("--iterations", "-i", min=1, help="Requests per case.")] = None,
+    samples: Annotated[int | None, typer.Option("--samples", "-s", min=1, help="Rows per request (one case).")] = None,
+    iterations: Annotated[int | None, typer.Option("--iterations", "-i", min=1, help="Requests per case.")] = None,
     max_workers: Annotated[
-        Optional[int], typer.Option("--max-workers", envvar="MAX_WORKERS", min=1, help="Server worker processes.")
+        int | None, typer.Option("--max-workers", envvar="MAX_WORKERS", min=1, help="Server worker processes.")
     ] = None,
     timeout: Annotated[float, typer.Option("--timeout", min=1, help="Seconds allowed per case.")] = 600.0,
     start_timeout: Annotated[float, typer.Option("--start-timeout", min=1, help="Seconds to wait for the server.")] = 60.0,
     json_output: Annotated[bool, typer.Option("--json", help="Print the results as JSON on stdout.")] = False,
-    csv_file: Annotated[Optional[Path], typer.Option("--csv", help="Also write the results to this CSV file.")] = None,
+    csv_file: Annotated[Path | None, typer.Option("--csv", help="Also write the results to this CSV file.")] = None,
     in_server: Annotated[bool, typer.Option("--in-server", help="Show the server-side time per request too.")] = False,
     url: Annotated[
-        Optional[str], typer.Option("--url", help="Measure this running server (http://HOST:PORT) instead of starting one.")
+        str | None, typer.Option("--url", help="Measure this running server (http://HOST:PORT) instead of starting one.")
     ] = None,
     content_type: opt.ContentType = None,
     query: opt.Query = None,
@@ -43,145 +41,40 @@ def perf(
 ) -> None:
     """Start the model's server and measure it."""
     with reported(model.show_stacktrace), sigterm_as_interrupt():
-        from drumkit.errors import UsageError
-        from drumkit.perf.client import HttpClient
-        from drumkit.perf.report import PerfReport
-        from drumkit.perf.server_process import ServerProcess, server_arguments
-        from drumkit.predictor.metadata import load_metadata
-        from drumkit.predictor.settings import resolve_target
-        from drumkit.predictor.targets import TargetType
+        from drumkit.perf.run import PerfJob, run_perf
 
-        settings = model.settings()
-        code_dir = settings.code_dir
-        metadata = load_metadata(code_dir)
-        spec = resolve_target(settings, metadata)
-        unstructured = spec.target_type is TargetType.UNSTRUCTURED
-        if unstructured and samples is not None:
-            raise UsageError("-s/--samples does not apply to unstructured models: the input file is the body")
-        if not unstructured and (query or content_type):
-            raise UsageError(f"{'--query' if query else '--content-type'} argument can be used only with "
-                             "--target-type unstructured")
-        # Chat models (known once their server answers /capabilities/) may run without --input.
-        input = _input_path(input, code_dir, metadata, required=False)
-        report = PerfReport(code_dir=str(code_dir.resolve()), input=str(input or ""), target_type=str(spec.target_type),
-                            rows=0, features=None)
-        console = error_console()
-        with contextlib.ExitStack() as stack:
-            if url:
-                base_url, alive = url, None
-                report.server = {"url": url, "started": False}
-            else:
-                args = server_arguments(settings, max_workers=max_workers)
-                console.print(f"Starting drumkit server for {escape(str(code_dir))} ...", markup=True)
-                server = stack.enter_context(ServerProcess(args, start_timeout=start_timeout))
-                base_url, alive = server.url, server.alive
-                report.server = {"url": server.url, "pid": server.pid, "max_workers": max_workers or 1, "started": True}
-                console.print(f"drumkit server pid {server.pid} answering at {server.url}")
-            client = stack.enter_context(contextlib.closing(HttpClient(base_url)))
-            if _chats(client):
-                _measure_chat(report, client, input, samples, iterations, timeout, alive, console)
-            else:
-                _measure_rows(report, client, spec, _input_path(input, code_dir, metadata), samples, iterations,
-                              content_type, query, timeout, alive, console)
+        job = PerfJob(settings=model.settings(), input=input, samples=samples, iterations=iterations,
+                      max_workers=max_workers, timeout=timeout, start_timeout=start_timeout, url=url,
+                      content_type=content_type, query=query)
+        with _live_progress() as (progress, console):
+            report = run_perf(job, progress, say=lambda text: console.print(escape(text)))
     if csv_file is not None:
         from drumkit.output_target import write_text
 
         csv_file.parent.mkdir(parents=True, exist_ok=True)
         write_text(csv_file, report.to_csv())
     if json_output:
-        sys.stdout.write(json.dumps(report.to_dict(), indent=2) + "\n")
+        current().stdout.write(json.dumps(report.to_dict(), indent=2) + "\n")
     else:
         _render(report, in_server)
     raise typer.Exit(report.exit_code)
 
 
-def _chats(client) -> bool:
-    """The server's model has a chat hook (`/capabilities/` supported_methods.chat)."""
-    capabilities = client.get_json("/capabilities/") or {}
-    return bool((capabilities.get("supported_methods") or {}).get("chat"))
-
-
-def _measure_rows(report, client, spec, input: Path, samples, iterations, content_type, query, timeout, alive,
-                  console) -> None:
-    """DRUM's cases (or one -s/-i case) on /predict/, or the input file as the body of /predictUnstructured/."""
-    from drumkit.errors import UsageError
-    from drumkit.perf.cases import plan_cases, unstructured_case
-    from drumkit.perf.runner import run_case, structured_target, unstructured_target
-    from drumkit.predictor.targets import TargetType
-
-    if spec.target_type is TargetType.UNSTRUCTURED:
-        data = input.read_bytes()
-        cases = [unstructured_case(len(data), iterations)]
-        target = unstructured_target(data, content_type or _guess_type(input), query)
-        rows, features = 1, None
-    else:
-        from drumkit.perf.payloads import CsvRows
-
-        table = CsvRows.from_file(input)
-        if not table.rows:
-            raise UsageError(f"{input} has no rows to send")
-        cases = plan_cases(table.rows, os.path.getsize(input), samples, iterations)
-        target = structured_target(table.body)
-        rows, features = table.rows, table.columns
-    report.input, report.rows, report.features = str(input), rows, features
-    features_text = f", {features} features" if features is not None else ""
-    console.print(f"Model: {escape(report.code_dir)}  Data: {escape(str(input))} ({rows} rows{features_text})")
-    with _live_progress(console) as progress:
-        for case in cases:
-            report.cases.append(run_case(client, target, case, timeout, progress, alive))
-            if alive is not None and not alive():
-                break
-
-
-def _measure_chat(report, client, input: Path | None, samples, iterations, timeout, alive, console) -> None:
-    """Chat completions, whole then streamed: total latency, time to first token, inter-token latency, tokens/s."""
-    from drumkit.errors import UsageError
-    from drumkit.perf.chat import DEFAULT_ITERATIONS, first_model_id, load_prompts, run_chat_case
-
-    if samples is not None:
-        raise UsageError("-s/--samples does not apply to chat models: each request is one prompt")
-    prompts = load_prompts(input)
-    model = first_model_id(client)
-    report.rows = len(prompts)
-    console.print(f"Model: {escape(report.code_dir)}  chat model '{escape(model)}', {len(prompts)} prompt(s)")
-    with _live_progress(console) as progress:
-        for stream in (False, True):
-            report.cases.append(run_chat_case(client, model, prompts, iterations or DEFAULT_ITERATIONS, stream,
-                                              timeout, progress, alive))
-            if alive is not None and not alive():
-                break
-
-
-def _input_path(given: Path | None, code_dir: Path, metadata: dict | None, required: bool = True) -> Path | None:
-    from drumkit.errors import UsageError
-
-    if given is None:
-        validation = (metadata or {}).get("validation")
-        name = validation.get("input") if isinstance(validation, dict) else None
-        if not name:
-            if not required:
-                return None
-            raise UsageError("Give --input FILE (or validation.input in model-metadata.yaml)")
-        given = code_dir / name
-    return opt.existing_file(given)
-
-
-def _guess_type(path: Path) -> str:
-    guessed, _ = mimetypes.guess_type(path.name)
-    return guessed or "text/plain"
-
 
 @contextlib.contextmanager
-def _live_progress(console):
-    """One progress bar per case on stderr (a terminal only); yields the runner's callback or None."""
-    if not sys.__stderr__.isatty():
-        yield None
-        return
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+def _live_progress():
+    """One progress bar per case on stderr (a terminal only): yields the runner's callback (or None) and the
+    stderr console to print notes on (the bar's own, so notes scroll above the bars)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, TaskID, TextColumn, TimeElapsedColumn
 
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=console) as bar:
-        tasks: dict[str, int] = {}
+    from drumkit.commands.environment import progress_bar
+
+    with progress_bar(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      transient=False) as bar:
+        if bar is None:
+            yield None, error_console()
+            return
+        tasks: dict[str, TaskID] = {}
 
         def update(case, done: int) -> None:
             key = f"{case.name} ({case.samples} samples)"
@@ -189,15 +82,15 @@ def _live_progress(console):
                 tasks[key] = bar.add_task(key, total=case.iterations)
             bar.update(tasks[key], completed=done)
 
-        yield update
+        yield update, bar.console
 
 
 def _render(report, in_server: bool) -> None:
-    from rich.console import Console
+    from drumkit.commands.environment import current
 
-    console = Console(highlight=False)
-    if not console.is_terminal:
-        console = Console(highlight=False, width=140)  # a file or pipe: room for every column
+    env = current()
+    # A file or pipe gets room for every column; a terminal its own width.
+    console = env.console(width=None if env.stdout_isatty else 140)
     from drumkit.perf.chat import ChatCaseResult
 
     if any(isinstance(case, ChatCaseResult) for case in report.cases):
@@ -213,7 +106,7 @@ def _render_chat(report, console) -> None:
     from rich import box
     from rich.table import Table
 
-    table = Table(title=f"drumkit perf: {report.code_dir} (chat; times in seconds, client side)", title_justify="left",
+    table = Table(title=f"drumkit perf: {report.title} (chat; times in seconds, client side)", title_justify="left",
                   box=box.SIMPLE_HEAD)
     headers = ["case", "iters", "TTFT p50", "TTFT p99", "ITL p50", "ITL p99", "tokens/s", "total p50", "total p99",
                "RSS MB", "result"]
@@ -234,7 +127,7 @@ def _render_rows(report, in_server: bool, console) -> None:
     from rich import box
     from rich.table import Table
 
-    table = Table(title=f"drumkit perf: {report.code_dir} (times in seconds, client side)", title_justify="left",
+    table = Table(title=f"drumkit perf: {report.title} (times in seconds, client side)", title_justify="left",
                   box=box.SIMPLE_HEAD)
     headers = ["size", "samples", "iters", "min", "avg", "p50", "p99", "max", "rows/s"]
     headers += ["server"] if in_server else []

@@ -5,27 +5,21 @@ from __future__ import annotations
 import logging
 import sys
 import traceback
+from collections.abc import Iterator
 from contextlib import contextmanager
-from enum import IntEnum
-from typing import Iterator
 
 import typer
 
+from drumkit.status import ExitStatus
 
-class ExitStatus(IntEnum):
-    """Process exit codes."""
-
-    OK = 0
-    ERROR = 1
-    USAGE = 2
-    INTERRUPTED = 130
+__all__ = ["ExitStatus", "error_console", "escape", "reported", "setup_logging"]
 
 
 def error_console():
     """A rich console on stderr (created on demand: rich is not needed for --help)."""
-    from rich.console import Console
+    from drumkit.commands.environment import current
 
-    return Console(stderr=True, highlight=False, soft_wrap=True)
+    return current().console(stderr=True, soft_wrap=True)
 
 
 def setup_logging(level: str) -> None:
@@ -70,7 +64,7 @@ def sigterm_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def _fail(exc: BaseException, message: str, code: int, show_stacktrace: bool) -> None:
+def _fail(exc: BaseException, message: str, code: ExitStatus, show_stacktrace: bool) -> None:
     console = error_console()
     if show_stacktrace:
         console.print("".join(traceback.format_exception(exc)), markup=False)

@@ -7,12 +7,13 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Annotated, List, Optional
+from typing import Annotated
 
 import typer
 
 from drumkit.commands import options as opt
-from drumkit.commands.report import error_console, reported, sigterm_as_interrupt
+from drumkit.commands.environment import LastByte, current
+from drumkit.commands.report import reported, sigterm_as_interrupt
 
 HELP = "Score a file or dataset with the model in --code-dir (CSV to stdout unless --output is given)."
 
@@ -22,33 +23,33 @@ def score(
     model: opt.ModelOptions,
     input: Annotated[str, typer.Option(
         "--input", help="CSV, .arrow/.feather, .parquet or .mtx file; or a folder, a glob or a URL (s3://...) of them.")],
-    output: Annotated[Optional[str], typer.Option(
+    output: Annotated[str | None, typer.Option(
         "--output", help="A file (.csv, .parquet, .arrow; default stdout) or a folder of parts (ending in /).")] = None,
     engine: Annotated[str, typer.Option("--engine", help="local (this process) or dask (a cluster).")] = "local",
-    scheduler: Annotated[Optional[str], typer.Option(
+    scheduler: Annotated[str | None, typer.Option(
         "--scheduler", envvar="DASK_SCHEDULER_ADDRESS", help="Dask: an existing scheduler, tcp://HOST:PORT.",
         show_default="a local cluster")] = None,
-    workers: Annotated[Optional[int], typer.Option(
+    workers: Annotated[int | None, typer.Option(
         "--workers", help="Dask: worker processes of the local cluster.", show_default="CPU count")] = None,
     blocksize: Annotated[str, typer.Option(
         "--blocksize", help="Partition size of a dataset (64MiB, 500MB; 0 = whole files).")] = "64MiB",
-    output_format: Annotated[Optional[str], typer.Option(
+    output_format: Annotated[str | None, typer.Option(
         "--output-format", help="Parts of a folder output: csv, parquet or arrow.", show_default="csv")] = None,
-    passthrough_columns: Annotated[Optional[List[str]], typer.Option(
+    passthrough_columns: Annotated[list[str] | None, typer.Option(
         "--passthrough-columns", metavar="<names>", help="Input columns copied beside the predictions: id,ts.")] = None,
-    passthrough_columns_set: Annotated[Optional[str], typer.Option(
+    passthrough_columns_set: Annotated[str | None, typer.Option(
         "--passthrough-columns-set", metavar="all", help="'all': copy every input column beside the predictions.")] = None,
-    storage_options: Annotated[Optional[str], typer.Option(
+    storage_options: Annotated[str | None, typer.Option(
         "--storage-options", help='JSON options of the fsspec filesystem: \'{"endpoint_url": "..."}\'.')] = None,
     sparse_column_file: Annotated[
-        Optional[Path], typer.Option("--sparse-column-file", help="Column names for a .mtx input, one a line.")
+        Path | None, typer.Option("--sparse-column-file", help="Column names for a .mtx input, one a line.")
     ] = None,
     content_type: opt.ContentType = None,
     query: opt.Query = None,
     show_perf: Annotated[bool, typer.Option("--show-perf", help="Print timings to stderr.")] = False,
 ) -> None:
     """Score a file with the model in --code-dir."""
-    real_stdout = sys.stdout.buffer
+    real_stdout = LastByte(sys.stdout.buffer)
     with reported(model.show_stacktrace), sigterm_as_interrupt(), contextlib.redirect_stdout(sys.stderr):
         # User prints go to stderr so stdout carries only the predictions.
         from drumkit.errors import UsageError
@@ -74,7 +75,7 @@ def score(
             job = ScoreJob(input=Path(input), output=Path(output) if output else None, sparse_colnames=colnames,
                            content_type=content_type, query=query, passthrough=passthrough)
             with _progress_bar(Path(input).name) as progress:
-                run_score(predictor, job, progress, stdout=real_stdout)
+                run_score(predictor, job, progress, stdout=real_stdout)  # type: ignore[arg-type]
         else:
             job = DatasetJob(input=input, output=output, output_format=output_format, blocksize=parse_bytes(blocksize),
                              passthrough=passthrough, sparse_colnames=colnames, content_type=content_type,
@@ -87,9 +88,13 @@ def score(
             try:
                 loaded = time.perf_counter()
                 with _progress_bar(input, unit="partitions") as progress:
-                    run_dataset(job, runner, progress, stdout=real_stdout)
+                    run_dataset(job, runner, progress, stdout=real_stdout)  # type: ignore[arg-type]
             finally:
                 runner.close()
+        if output is None and real_stdout.last not in (b"", b"\n") and current().stdout_isatty:
+            # The shell prompt starts on its own line; a pipe or file gets the model's bytes as they are.
+            real_stdout.write(b"\n")
+            real_stdout.flush()
         if show_perf:
             done = time.perf_counter()
             for name, seconds in (("Full time", done - started), ("Init time (incl model loading)", loaded - started),
@@ -140,13 +145,15 @@ def _read_file(path: Path) -> bytes:
 @contextlib.contextmanager
 def _progress_bar(name: str, unit: str = "bytes"):
     """A rich progress bar on stderr when it is a terminal (bytes of a file, or partitions done); otherwise nothing."""
-    if not sys.__stderr__.isatty():
-        yield None
-        return
-    from rich.progress import BarColumn, DownloadColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    from rich.progress import BarColumn, DownloadColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
+
+    from drumkit.commands.environment import progress_bar
 
     count = DownloadColumn() if unit == "bytes" else MofNCompleteColumn()
-    with Progress(TextColumn("scoring {task.description}"), BarColumn(), count, TextColumn(unit if unit != "bytes" else ""),
-                  TimeRemainingColumn(), console=error_console(), transient=True) as bar:
+    with progress_bar(TextColumn("scoring {task.description}"), BarColumn(), count,
+                      TextColumn(unit if unit != "bytes" else ""), TimeRemainingColumn()) as bar:
+        if bar is None:
+            yield None
+            return
         task = bar.add_task(name, total=None)
         yield lambda done, total: bar.update(task, completed=done, total=total)

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-import time
-from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -22,10 +20,10 @@ _SIZE_UNITS = {"": 1, "b": 1, "k": 1 << 10, "kb": 1 << 10, "kib": 1 << 10, "m": 
 def server(
     model: opt.ModelOptions,
     address: Annotated[
-        Optional[str], typer.Option("--address", envvar="ADDRESS", help="HOST:PORT to listen on (:PORT = all interfaces).")
+        str | None, typer.Option("--address", envvar="ADDRESS", help="HOST:PORT to listen on (:PORT = all interfaces).")
     ] = None,
     max_workers: Annotated[
-        Optional[int], typer.Option("--max-workers", envvar="MAX_WORKERS", min=0,
+        int | None, typer.Option("--max-workers", envvar="MAX_WORKERS", min=0,
                                     help="Worker processes sharing the socket (0 = 1; default CUSTOM_MODEL_WORKERS or 1).")
     ] = None,
     threads: Annotated[
@@ -48,22 +46,23 @@ def server(
         bool, typer.Option("--metrics/--no-metrics", help="Answer GET /metrics (Prometheus text, all workers).")
     ] = True,
     max_worker_memory: Annotated[
-        Optional[str], typer.Option("--max-worker-memory",
+        str | None, typer.Option("--max-worker-memory",
                                     help="Replace a worker after its current request once its RSS exceeds this, e.g. 2GiB.")
     ] = None,
     production: Annotated[bool, typer.Option("--production", envvar="PRODUCTION", hidden=True,
                                              help="Deprecated in DRUM; accepted and ignored.")] = False,
     show_perf: Annotated[bool, typer.Option("--show-perf", hidden=True, help="Accepted; /stats/ always has timings.")] = False,
-    query: Annotated[Optional[str], typer.Option("--query", hidden=True, help="Accepted, as DRUM's; batch only.")] = None,
+    query: Annotated[str | None, typer.Option("--query", hidden=True, help="Accepted, as DRUM's; batch only.")] = None,
     content_type: Annotated[
-        Optional[str], typer.Option("--content-type", hidden=True, help="Accepted, as DRUM's; batch only.")
+        str | None, typer.Option("--content-type", hidden=True, help="Accepted, as DRUM's; batch only.")
     ] = None,
 ) -> None:
     """Serve the model in --code-dir."""
     _access_log_on(model.log_level)
     code = ExitStatus.OK
     with reported(model.show_stacktrace):
-        from drumkit.server.address import bind, parse_address
+        from drumkit.server.address import parse_address
+        from drumkit.server.run import ServeJob, run_server
         from drumkit.server.settings import ServerSettings, workers_from_env
 
         host, port = parse_address(address)
@@ -71,56 +70,22 @@ def server(
         settings = ServerSettings(url_prefix=os.environ.get("URL_PREFIX", ""),
                                   max_body_size=parse_size(max_body_size, "--max-body-size"),
                                   show_stacktrace=model.show_stacktrace, workers=max(workers, 1), threads=threads,
-                                  chat_threads=chat_threads, drain_timeout=drain_timeout,
-                                  metrics=metrics, max_worker_memory=parse_size(max_worker_memory, "--max-worker-memory")
+                                  chat_threads=chat_threads, drain_timeout=drain_timeout, metrics=metrics,
+                                  max_worker_memory=parse_size(max_worker_memory, "--max-worker-memory")
                                   if max_worker_memory is not None else None)
-        model_settings = model.settings()
-        sock = bind(host, port)  # before loading: a busy port fails fast, and early clients wait in the backlog
-        if settings.metrics:
-            from drumkit.server import metrics as server_metrics
-
-            server_metrics.enable()  # before the app: its envelope counts from the first request
-        from drumkit.server.serve import WorkerStartFailed, serve
-        from drumkit.server.state import ServerState
-        from drumkit.server.stats import Timings
-
-        state = ServerState(predictor=None, settings=settings, timings=Timings(settings.workers))
-
-        def build_app(report: bool):
-            """In each worker: load the model and build the app; a failure is one line (first worker only)."""
-            try:
-                if not report:
-                    return _build_app(model_settings, settings, with_error_server, state, report)
-                with reported(model.show_stacktrace):
-                    app = _build_app(model_settings, settings, with_error_server, state, report)
-            except (typer.Exit, Exception):
-                raise WorkerStartFailed() from None
-            sys.stderr.write(f"drumkit server listening on http://{_url_host(host)}:{port}{settings.url_prefix}/ "
-                             f"({settings.workers} worker(s), {threads} thread(s) each)\n")
-            return app
-
-        code = serve(build_app, sock, settings, state)
+        job = ServeJob(model=model.settings(), settings=settings, host=host, port=port,
+                       with_error_server=with_error_server)
+        code = run_server(job, say=_say, warn=_warn, guard=lambda: reported(model.show_stacktrace))
     raise typer.Exit(code)
 
 
-def _build_app(model, settings, with_error_server: bool, state, report: bool = True):
-    from drumkit.predictor.predictor import Predictor
-    from drumkit.server.app import create_app
+def _say(text: str) -> None:
+    sys.stderr.write(text + "\n")
 
-    try:
-        started = time.perf_counter()
-        predictor = Predictor.from_settings(model)
-        state.load_seconds = time.perf_counter() - started
-        # custom_flask.py is applied in create_app: its failure is a load failure too.
-        return create_app(predictor, settings, state=state)
-    except Exception as exc:
-        if not with_error_server:
-            raise
-        reason = str(getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}")
-        if report:
-            error_console().print(f"[bold red]Error:[/bold red] {escape(reason)}\n"
-                                  "Serving the error server (--with-error-server): model routes answer 513.")
-        return create_app(None, settings, load_error=reason, state=state)
+
+def _warn(reason: str) -> None:
+    error_console().print(f"[bold red]Error:[/bold red] {escape(reason)}\n"
+                          "Serving the error server (--with-error-server): model routes answer 513.")
 
 
 def _access_log_on(level: str) -> None:
@@ -129,10 +94,6 @@ def _access_log_on(level: str) -> None:
     # One line per request, unless only errors were asked for.
     if level.lower() not in ("error", "critical", "fatal"):
         logging.getLogger("drumkit.server.access").setLevel(logging.INFO)
-
-
-def _url_host(host: str) -> str:
-    return f"[{host}]" if ":" in host else host
 
 
 def parse_size(text: str, flag: str = "--max-body-size") -> int:

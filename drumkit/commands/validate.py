@@ -6,12 +6,12 @@ import contextlib
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
 from drumkit.commands import options as opt
-from drumkit.commands.report import error_console, escape, reported
+from drumkit.commands.report import escape, reported
 
 HELP = "Check model-metadata.yaml and run the model checks (batch, nulls, determinism, row by row) on --input."
 
@@ -20,22 +20,24 @@ HELP = "Check model-metadata.yaml and run the model checks (batch, nulls, determ
 def validate(
     model: opt.ModelOptions,
     ctx: typer.Context,
-    directory: Annotated[Optional[Path], typer.Argument(help="The code dir (same as --code-dir).", show_default=False)] = None,
+    directory: Annotated[Path | None, typer.Argument(help="The code dir (same as --code-dir).", show_default=False)] = None,
     input: Annotated[
-        Optional[Path], typer.Option("--input", help="Data to check with (default: validation.input in the metadata).")
+        Path | None, typer.Option("--input", help="Data to check with (default: validation.input in the metadata).")
     ] = None,
     content_type: opt.ContentType = None,
     query: opt.Query = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print the report as JSON on stdout.")] = False,
     keep_failures: Annotated[
-        Optional[Path], typer.Option("--keep-failures", help="Write the datasets that broke a check into this folder.")
+        Path | None, typer.Option("--keep-failures", help="Write the datasets that broke a check into this folder.")
     ] = None,
     deterministic: Annotated[
         bool, typer.Option("--deterministic", help="Text models: check that the same prompt gives the same text.")
     ] = False,
 ) -> None:
     """Check model-metadata.yaml and run the model checks on --input; exit 1 when any check fails."""
-    real_stdout = sys.stdout
+    from drumkit.commands.environment import current
+
+    env = current()  # taken before stdout is pointed at stderr below
     with reported(model.show_stacktrace), contextlib.redirect_stdout(sys.stderr):
         # Model prints go to stderr so stdout carries only the report.
         from drumkit.errors import UsageError
@@ -53,9 +55,9 @@ def validate(
         with _progress() as progress:
             report = run_validation(job, progress)
     if json_output:
-        real_stdout.write(json.dumps(report.to_dict(), indent=2, default=str) + "\n")
+        env.stdout.write(json.dumps(report.to_dict(), indent=2, default=str) + "\n")
     else:
-        _render(report, real_stdout)
+        _render(report, env)
     raise typer.Exit(report.exit_code)
 
 
@@ -68,24 +70,31 @@ def _from_env(ctx: typer.Context, name: str) -> bool:
 _STYLE = {"PASSED": "green", "FAILED": "bold red", "SKIPPED": "yellow"}
 
 
-def _render(report, stream) -> None:
-    from rich.console import Console, Group
+def _render(report, env) -> None:
+    """One line per check (status, name, reason) and one indented line per problem; wraps at words, any width."""
+    from rich.padding import Padding
     from rich.table import Table
     from rich.text import Text
 
-    console = Console(file=stream, highlight=False, soft_wrap=False)
-    table = Table(title=f"Validation checks: {report.code_dir}", title_justify="left", show_lines=True)
-    table.add_column("check", no_wrap=True)
-    table.add_column("status", no_wrap=True)
-    table.add_column("details", overflow="fold")
+    console = env.console()
+    console.print(Text(f"Validation checks: {report.code_dir}", style="bold"), soft_wrap=True)
+    table = Table.grid(padding=(0, 1))
+    table.add_column(no_wrap=True)
+    table.add_column(overflow="fold")
     for check in report.checks:
-        # A failed check's rows are shown as a table under a short first line.
+        line = Text(check.name, style="bold")
+        # A failed check's rows are listed one a line under its first sentence.
         failed_rows = bool(check.items) and check.status.value == "FAILED"
-        details = [Text(check.details.split(": ", 1)[0] if failed_rows else check.details)]
-        if failed_rows:
-            details.append(_items_table(check.items))
-        table.add_row(check.name, Text(check.status.value, style=_STYLE[check.status.value]), Group(*details))
-    console.print(table)
+        reason = check.details.split(": ", 1)[0] if failed_rows else check.details
+        if reason:
+            line.append(f": {reason}")
+        table.add_row(Text(check.status.value.ljust(7), style=_STYLE[check.status.value]), line)
+        for item in check.items if failed_rows else []:
+            table.add_row("", Padding(Text("- " + _item_line(item)), (0, 0, 0, 2)))
+    # Grid cells are padded to the column width; a pipe or file gets the lines without that trailing space.
+    with console.capture() as captured:
+        console.print(table)
+    env.stdout.write("".join(line.rstrip() + "\n" for line in captured.get().splitlines()))
     failed = len(report.failures)
     summary = "[green]All checks passed.[/green]" if not failed else f"[bold red]{failed} check(s) failed.[/bold red]"
     console.print(summary)
@@ -93,29 +102,31 @@ def _render(report, stream) -> None:
         console.print(f"[dim]input: {escape(report.input)}[/dim]")
 
 
-def _items_table(items: list[dict]):
-    from rich.table import Table
-
-    columns = [k for k in items[0] if any(item.get(k) is not None for item in items)]
-    table = Table(show_edge=False, box=None, pad_edge=False, header_style="dim")
-    for column in columns:
-        table.add_column(column, overflow="fold")
-    for item in items:
-        table.add_row(*("" if item.get(c) is None else str(item.get(c)) for c in columns))
-    return table
+def _item_line(item: dict) -> str:
+    """`line 3, targetType: message` for a metadata problem, `feature=x: message` for a data check's row."""
+    where = [f"line {item['line']}"] if item.get("line") else []
+    where += [str(item["path"])] if item.get("path") else []
+    where += [f"{key}={value}" for key, value in item.items()
+              if key not in ("line", "path", "message", "severity") and value is not None]
+    severity = " (warning)" if item.get("severity") == "warning" else ""
+    message = item.get("message")
+    if message is None:
+        return ", ".join(where)
+    return f"{', '.join(where) + ': ' if where else ''}{message}{severity}"
 
 
 @contextlib.contextmanager
 def _progress():
     """A transient progress bar on stderr for the long checks, only when stderr is a terminal."""
-    if not sys.__stderr__.isatty():
-        yield None
-        return
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+    from rich.progress import BarColumn, MofNCompleteColumn, TaskID, TextColumn
 
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), console=error_console(),
-                  transient=True) as bar:
-        tasks: dict[str, int] = {}
+    from drumkit.commands.environment import progress_bar
+
+    with progress_bar(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn()) as bar:
+        if bar is None:
+            yield None
+            return
+        tasks: dict[str, TaskID] = {}
 
         def update(name: str, done: int, total: int) -> None:
             if name not in tasks:

@@ -7,7 +7,8 @@ and `transform(X)` transform models. The module-level hooks of custom.py are not
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from drumkit.errors import ModelLoadError
 
@@ -39,8 +40,10 @@ def task_hooks(task_class: Any, target_type: Any, secrets_mount_path: str | None
         raise ModelLoadError("The CustomTask class must inherit from the CustomTaskInterface")
     secrets = load_secrets(secrets_mount_path, secrets_prefix)
 
+    task_type: Any = task_class  # a CustomTaskInterface subclass, checked above
+
     def load_model(code_dir: str) -> Any:
-        task = task_class.load(code_dir)
+        task = task_type.load(code_dir)
         if task is not None:
             task.secrets = secrets
         return task

@@ -20,7 +20,7 @@ class PerfCase:
 def size_name(size: float) -> str:
     """Bytes as DRUM names its cases: `58 bytes`, `1.2KB`, `3.4MB`."""
     if size < 1024:
-        return f"{int(round(size))} bytes"
+        return f"{round(size)} bytes"
     if size < MIB:
         return f"{size / 1024:.1f}KB"
     return f"{size / MIB:.1f}MB"

@@ -8,11 +8,13 @@ answer its words.
 from __future__ import annotations
 
 import http.client
+import itertools
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from drumkit.perf.client import HttpClient
 from drumkit.perf.report import CaseResult, percentile
@@ -130,7 +132,7 @@ def _one_request(client: HttpClient, body: bytes, stream: bool, timeout: float) 
         response.close()
     if not arrivals:
         raise ValueError("the stream carried no content")
-    gaps = [b - a for a, b in zip(arrivals, arrivals[1:])]
+    gaps = [b - a for a, b in itertools.pairwise(arrivals)]
     return total, arrivals[0], gaps, usage if usage is not None else len(arrivals)
 
 
@@ -155,7 +157,9 @@ def _read_events(response, started: float) -> tuple[list[float], int | None]:
         if chunk.get("error"):
             error = chunk["error"]
             raise ValueError(f"the stream failed: {error.get('message') if isinstance(error, dict) else error}")
-        choices = chunk.get("choices") if isinstance(chunk.get("choices"), list) else []
+        choices = chunk.get("choices")
+        if not isinstance(choices, list):
+            choices = []
         if any(isinstance(c, dict) and (c.get("delta") or {}).get("content") for c in choices):
             arrivals.append(now)
         reported = chunk.get("usage")

@@ -14,7 +14,7 @@ class CsvRows:
         self.columns = columns
 
     @classmethod
-    def from_file(cls, path: Path) -> "CsvRows":
+    def from_file(cls, path: Path) -> CsvRows:
         """Decode any input drumkit reads (CSV, Arrow, Parquet, MTX) and re-encode it as CSV lines."""
         from drumkit.predictor import codecs
 

@@ -8,6 +8,8 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from drumkit.status import ExitStatus
+
 CSV_FIELDS = ("name", "samples", "iterations", "completed", "min_s", "avg_s", "p50_s", "p99_s", "max_s", "total_s",
               "rows_per_s", "server_avg_s", "server_rss_mb", "total_physical_mb", "status", "error")
 
@@ -44,7 +46,7 @@ class CaseResult:
         """min/avg/p50/p99/max/total seconds and rows per second (None when nothing was measured)."""
         ordered = sorted(self.times)
         if not ordered:
-            return {k: None for k in ("min_s", "avg_s", "p50_s", "p99_s", "max_s", "total_s", "rows_per_s")}
+            return dict.fromkeys(("min_s", "avg_s", "p50_s", "p99_s", "max_s", "total_s", "rows_per_s"))
         total = sum(ordered)
         avg = total / len(ordered)
         return {"min_s": ordered[0], "avg_s": avg, "p50_s": percentile(ordered, 50), "p99_s": percentile(ordered, 99),
@@ -73,14 +75,21 @@ class PerfReport:
     cases: list[CaseResult] = field(default_factory=list)
 
     @property
+    def title(self) -> str:
+        """What was measured: the URL of a server perf did not start, else the code dir."""
+        if self.server and not self.server.get("started", True):
+            return str(self.server["url"])
+        return self.code_dir
+
+    @property
     def ok(self) -> bool:
         """True when every case succeeded."""
         return all(case.ok for case in self.cases)
 
     @property
-    def exit_code(self) -> int:
+    def exit_code(self) -> ExitStatus:
         """0 when every case succeeded, 1 otherwise (DRUM exits 0 either way)."""
-        return 0 if self.ok else 1
+        return ExitStatus.OK if self.ok else ExitStatus.ERROR
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready view."""

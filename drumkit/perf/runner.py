@@ -5,8 +5,8 @@ from __future__ import annotations
 import http.client
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from drumkit.perf.cases import PerfCase
 from drumkit.perf.client import HttpClient
@@ -102,6 +102,8 @@ def _connection_error(exc: BaseException, timeout: float, alive: Callable[[], bo
 def server_timings(client: HttpClient) -> dict | None:
     """The server's cumulative request timings (/stats/ time_info), or None."""
     stats = client.get_json("/stats/")
+    if stats is None:
+        return None
     try:
         return stats["time_info"]["run_predictor_total"]
     except (TypeError, KeyError):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import os
 import signal
@@ -46,7 +47,7 @@ class ServerProcess:
         """The child's process id."""
         return self.proc.pid if self.proc else None
 
-    def __enter__(self) -> "ServerProcess":
+    def __enter__(self) -> ServerProcess:
         self.start()
         return self
 
@@ -59,7 +60,7 @@ class ServerProcess:
         command = [sys.executable, "-m", "drumkit", "server", "--address", f"{self.host}:{self.port}",
                    *self.server_args]
         # An anonymous temp file (gone when closed) holds the child's output without a pipe that could fill up.
-        self._log = tempfile.TemporaryFile()
+        self._log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in stop()
         # Its own session: Ctrl+C in the terminal reaches perf only, and perf stops the child in order.
         self.proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT,
                                      start_new_session=True)
@@ -70,11 +71,13 @@ class ServerProcess:
             raise
 
     def _wait_ready(self) -> None:
+        proc = self.proc
+        assert proc is not None, "start() launched the child"
         client = HttpClient(self.url)
         deadline = time.monotonic() + self.start_timeout
         try:
             while True:
-                code = self.proc.poll()
+                code = proc.poll()
                 if code is not None:
                     raise ModelLoadError(f"drumkit server exited with code {code} before it answered: {self.output_tail()}")
                 if time.monotonic() > deadline:
@@ -131,7 +134,7 @@ class ServerProcess:
         try:
             import psutil
 
-            return psutil.Process(self.proc.pid).children(recursive=True) if self.alive() else []
+            return psutil.Process(self.proc.pid).children(recursive=True) if self.proc and self.alive() else []
         except Exception:
             return []
 
@@ -144,10 +147,8 @@ class ServerProcess:
                 if child.is_running():  # compares the creation time, so a reused pid is never signalled
                     child.wait(timeout=2)
             except psutil.TimeoutExpired:
-                try:
+                with contextlib.suppress(psutil.Error):
                     child.kill()
-                except psutil.Error:
-                    pass
             except psutil.Error:
                 pass
 

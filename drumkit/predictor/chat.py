@@ -10,8 +10,9 @@ import inspect
 import itertools
 import logging
 import uuid
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any
 
 from drumkit.errors import HookError
 from drumkit.predictor.hooks import unwrapped_failures

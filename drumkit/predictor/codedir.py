@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from drumkit.errors import ModelLoadError
 
@@ -35,8 +35,8 @@ def scan_code_dir(
     path = Path(code_dir).resolve()
     if not path.is_dir():
         raise ModelLoadError(f"The path {code_dir} is not a directory!")
-    custom = path / CUSTOM_FILE
-    if not custom.is_file():
+    custom: Path | None = path / CUSTOM_FILE
+    if custom is not None and not custom.is_file():
         # DRUM looks for custom.py everywhere when loading hooks; we do too, but say which one we use.
         nested = sorted(p for p in path.rglob(CUSTOM_FILE) if p.is_file())
         if len(nested) > 1:

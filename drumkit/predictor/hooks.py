@@ -6,8 +6,9 @@ import contextlib
 import importlib.util
 import inspect
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from drumkit.errors import CustomHTTPError, HookError, ModelLoadError
 
@@ -44,6 +45,10 @@ class Hooks:
     def get(self, name: str) -> Callable | None:
         """The hook function, or None."""
         return self._functions.get(name)
+
+    def require(self, name: str) -> Callable:
+        """The hook function; the caller has checked that it exists."""
+        return self._functions[name]
 
     def call(self, name: str, *args: Any, **kwargs: Any) -> Any:
         """Call a hook; its exceptions become HookError in DRUM's words, CustomHTTPError passes through."""
@@ -82,6 +87,7 @@ def load_hooks(custom_py: Path | None, target_type: Any = None, secrets_mount_pa
     if folder not in sys.path:
         sys.path.insert(0, folder)
     spec = importlib.util.spec_from_file_location("custom", custom_py)
+    assert spec is not None and spec.loader is not None, "a .py file always has a source loader"
     module = importlib.util.module_from_spec(spec)
     previous = sys.modules.get("custom")
     sys.modules["custom"] = module

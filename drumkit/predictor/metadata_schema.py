@@ -31,7 +31,7 @@ FALSE_WORDS = ("no", "false", "off", "0", "n")
 FIELDS = ("data_types", "sparse", "number_of_columns", "contains_missing")
 DATA_VALUES = ("NUM", "TXT", "CAT", "IMG", "DATE", "DATE_DURATION", "COUNT_DICT", "GEO")
 NON_NUMERIC_CONDITIONS = ("EQUALS", "IN", "NOT_EQUALS", "NOT_IN")
-ALL_CONDITIONS = NON_NUMERIC_CONDITIONS + ("GREATER_THAN", "LESS_THAN", "NOT_GREATER_THAN", "NOT_LESS_THAN")
+ALL_CONDITIONS = (*NON_NUMERIC_CONDITIONS, "GREATER_THAN", "LESS_THAN", "NOT_GREATER_THAN", "NOT_LESS_THAN")
 SINGLE_VALUE_CONDITIONS = ("EQUALS", "NOT_EQUALS", "GREATER_THAN", "NOT_GREATER_THAN", "LESS_THAN", "NOT_LESS_THAN")
 ZERO_COLUMNS_OK = ("NOT_IN", "NOT_EQUALS", "NOT_LESS_THAN", "GREATER_THAN")
 CONDITIONS = {"data_types": NON_NUMERIC_CONDITIONS, "sparse": ("EQUALS",),
@@ -82,7 +82,7 @@ class _Checker:
     def __init__(self, code_dir: Path | None):
         self.code_dir = code_dir
         self.problems: list[Problem] = []
-        self.lines: dict[str, int] = {}
+        self.lines: dict[str, int | None] = {}
 
     # problems
     def error(self, path: str, node_or_line, message: str) -> None:
@@ -318,8 +318,10 @@ def _check_inference_values(c: _Checker, inference: dict, target: str | None) ->
         items = c.sequence(inference["classLabels"], "inferenceModel.classLabels") or []
         labels = [c.scalar(item, f"inferenceModel.classLabels[{i}]") for i, item in enumerate(items)]
         seen: set[str] = set()
-        for i, (item, label) in enumerate(zip(items, labels)):
-            if label is not None and label in seen:
+        for i, (item, label) in enumerate(zip(items, labels, strict=True)):
+            if label is None:
+                continue
+            if label in seen:
                 c.error(f"inferenceModel.classLabels[{i}]", item, f"duplicate class label '{label}'")
             seen.add(label)
     if "predictionThreshold" in inference:
@@ -567,7 +569,7 @@ def _check_select_values(c: _Checker, spec: dict, path: str) -> list[str] | None
     values = [c.scalar(item, f"{path}.values[{i}]") for i, item in enumerate(items)]
     if len(items) > 24:
         c.error(f"{path}.values", spec["values"], f"at most 24 values are allowed, {len(items)} given")
-    for i, (item, value) in enumerate(zip(items, values)):
+    for i, (item, value) in enumerate(zip(items, values, strict=True)):
         if value is not None and (not value.strip() or len(value) > 1024):
             c.error(f"{path}.values[{i}]", item, "values must be non-blank and at most 1024 characters")
     return [v for v in values if v is not None]

@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
-from typing import Any, Mapping
+from typing import Any
 
-from drumkit.errors import (HookError, ModelLoadError, NotSupportedError, PayloadError, PredictionError, RowCountError,
-                            WrongEndpointError)
+from drumkit.errors import (
+    ConfigError,
+    HookError,
+    ModelLoadError,
+    NotSupportedError,
+    PayloadError,
+    PredictionError,
+    RowCountError,
+    WrongEndpointError,
+)
 from drumkit.predictor import artifacts, codecs
 from drumkit.predictor.chat import ChatReply, call_chat, supported_models
 from drumkit.predictor.codedir import CodeDir, scan_code_dir
@@ -52,7 +60,7 @@ class UnstructuredResult:
 class Predictor:
     """A code dir's model, loaded once and shared by score, server, validate and perf."""
 
-    def __init__(self, code_dir: CodeDir, hooks: Hooks, model: Any, spec: TargetSpec, adapter: ModuleType | None):
+    def __init__(self, code_dir: CodeDir, hooks: Hooks, model: Any, spec: TargetSpec, adapter: artifacts.Adapter | None):
         self.code_dir = code_dir
         self.hooks = hooks
         self.model = model
@@ -61,20 +69,26 @@ class Predictor:
 
     # ---- loading -------------------------------------------------------------------------
     @classmethod
-    def from_settings(cls, settings: ModelSettings) -> "Predictor":
+    def from_settings(cls, settings: ModelSettings) -> Predictor:
         """Load the code dir: metadata, labels, runtime parameters, custom.py, `init`, the model."""
         code_path = Path(settings.code_dir)
         if not code_path.is_dir():
             raise ModelLoadError(f"The path {settings.code_dir} is not a directory!")
+        code_dir = scan_code_dir(code_path, artifacts.artifact_extensions(), artifacts.is_artifact)
+        if code_dir.custom_py is None and not code_dir.artifacts:
+            # The most basic problem first: without a model, the target type and labels do not matter yet.
+            raise _no_artifact(code_dir)
         metadata = load_metadata(code_path)
-        spec = resolve_target(settings, metadata)
+        try:
+            spec = resolve_target(settings, metadata)
+        except ConfigError as exc:
+            raise _with_label_hint(exc, code_dir, settings.target_type or (metadata or {}).get("targetType")) from None
         if settings.runtime_params_file:
             from drumkit.runtime_params import load_runtime_params
 
             os.environ.update(
                 load_runtime_params(settings.runtime_params_file, (metadata or {}).get("runtimeParameterDefinitions"))
             )
-        code_dir = scan_code_dir(code_path, artifacts.artifact_extensions(), artifacts.is_artifact)
         if settings.user_secrets_mount_path is not None or settings.user_secrets_prefix is not None:
             from drumkit import compat
 
@@ -101,7 +115,6 @@ class Predictor:
                 raise ModelLoadError("'load_model' hook failed to load model, None is returned.")
             return model
         files = code_dir.artifacts
-        listing = code_dir.listing()
         if len(files) > 1:
             raise ModelLoadError(
                 "Multiple serialized model files found. Remove extra artifacts or overwrite custom.load_model(). "
@@ -113,15 +126,10 @@ class Predictor:
             target_type is TargetType.TRANSFORM and "transform" in hooks) or _serves_without_score(hooks, target_type)
         if hooks_do_all:
             return None  # The hooks do all the work; unlike DRUM, no artifact is demanded.
-        raise ModelLoadError(
-            f"Could not find model artifact file in: {code_dir.path} supported by default predictors. "
-            f"They support filenames with the following extensions {sorted(artifacts.artifact_extensions())}. "
-            "If your artifact is not supported by default predictor, implement custom.load_model() hook. "
-            f"List of retrieved files are: {listing}"
-        )
+        raise _no_artifact(code_dir)
 
     @staticmethod
-    def _pick_adapter(model: Any, hooks: Hooks, target_type: TargetType) -> ModuleType | None:
+    def _pick_adapter(model: Any, hooks: Hooks, target_type: TargetType) -> artifacts.Adapter | None:
         if target_type is TargetType.UNSTRUCTURED:
             if "score_unstructured" not in hooks:
                 raise ModelLoadError("In 'unstructured' mode hook 'score_unstructured' must be provided.")
@@ -130,7 +138,7 @@ class Predictor:
             if "transform" in hooks:
                 return None
             adapter = artifacts.adapter_for(model) if model is not None else None
-            if adapter is None or not hasattr(adapter, "transform") or not hasattr(model, "transform"):
+            if not isinstance(adapter, artifacts.Transformer) or not hasattr(model, "transform"):
                 raise ModelLoadError("A transform task requires a user-defined transform hook for non-sklearn transformers")
             return adapter
         if "score" in hooks:
@@ -253,6 +261,7 @@ class Predictor:
             values = out.to_numpy()
             model_labels = list(out.columns) if self.target_type.is_classification else None
         else:
+            assert self.adapter is not None, "from_settings picks an adapter when no score hook is given"
             try:
                 values, model_labels = self.adapter.predict(self.model, frame, self.target_type)
             except (PredictionError, PayloadError):
@@ -278,12 +287,13 @@ class Predictor:
             import pandas as pd
             import scipy.sparse
 
+            assert isinstance(self.adapter, artifacts.Transformer), "from_settings checked the transformer"
             try:
                 out = self.adapter.transform(self.model, frame)
             except Exception as exc:
                 raise HookError(f"Model 'transform hook' failed to transform dataset. Exception: {exc!r}") from exc
             if scipy.sparse.issparse(out):
-                out = pd.DataFrame.sparse.from_spmatrix(out)
+                out = pd.DataFrame.sparse.from_spmatrix(out)  # type: ignore[attr-defined]  # pandas-stubs types the accessor on instances only
             elif not isinstance(out, pd.DataFrame):
                 out = pd.DataFrame(out)
         if n_rows is not None and len(out) != n_rows:
@@ -341,7 +351,7 @@ class Predictor:
         if "chat" not in self.hooks:
             ending = "chat() is not implemented." if self.target_type in _LLM_TYPES else "chat is not supported."
             raise NotSupportedError(f"This model's chat interface was called, but {ending}")
-        return call_chat(self.hooks.get("chat"), self.model, params, headers)
+        return call_chat(self.hooks.require("chat"), self.model, params, headers)
 
     def supported_models(self) -> dict:
         """The OpenAI model list: `get_supported_llm_models`, else the LLM_ID runtime parameter, else empty."""
@@ -380,6 +390,41 @@ _ENDPOINT_HINT = {
 _LLM_TYPES = (TargetType.TEXT_GENERATION, TargetType.AGENTIC_WORKFLOW)
 
 
+_MISSING_LABELS = ("Positive/negative class labels are missing", "Class labels are missing")
+
+
+def _with_label_hint(exc: ConfigError, code_dir: CodeDir, target_type: str | None) -> ConfigError:
+    """Missing labels of a lone artifact: suggest the flags from the fitted model's `classes_`."""
+    if not exc.message.startswith(_MISSING_LABELS) or code_dir.custom_py is not None or len(code_dir.artifacts) != 1:
+        return exc
+    try:
+        model = artifacts.load_artifact(code_dir.artifacts[0])
+    except Exception:  # the load error will be reported once the labels are given
+        return exc
+    classes = getattr(artifacts.final_step(model), "classes_", None)
+    if classes is None or len(classes) < 2:
+        return exc
+    import shlex
+
+    labels = [str(c) for c in list(classes)]
+    if target_type == TargetType.BINARY and len(labels) == 2:
+        # scikit-learn's predict_proba column 1 is classes_[1], the positive class.
+        flags = f"--positive-class-label {shlex.quote(labels[1])} --negative-class-label {shlex.quote(labels[0])}"
+    else:
+        flags = "--class-labels " + " ".join(map(shlex.quote, labels))
+    return ConfigError(f"{exc.message} The model's classes_ are {labels}; for example: {flags}")
+
+
+def _no_artifact(code_dir: CodeDir) -> ModelLoadError:
+    """DRUM's message for a code dir without a model file; an empty folder says so instead of listing nothing."""
+    return ModelLoadError(
+        f"Could not find model artifact file in: {code_dir.path} supported by default predictors. "
+        f"They support filenames with the following extensions {sorted(artifacts.artifact_extensions())}. "
+        "If your artifact is not supported by default predictor, implement custom.load_model() hook. "
+        f"List of retrieved files are: {code_dir.listing() or '(the folder has no files)'}"
+    )
+
+
 def _serves_without_score(hooks: Hooks, target_type: TargetType) -> bool:
     """A chat model, or a textgeneration model with score_unstructured, needs neither a score hook nor an artifact."""
     return "chat" in hooks or (target_type is TargetType.TEXT_GENERATION and "score_unstructured" in hooks)
@@ -399,8 +444,8 @@ def _row_count(frame: Any) -> int | None:
 
 
 def _with_colnames_hint(exc: HookError, frame: Any) -> HookError:
-    """A hook that looked a column up by name in a sparse payload sent without names: say how to name them."""
-    if isinstance(exc.__cause__, KeyError) and artifacts.unnamed_columns(frame):
+    """A hook that looked a column up by name (`data["a"]`, `data.a`) in a sparse payload sent without names."""
+    if isinstance(exc.__cause__, (KeyError, AttributeError)) and artifacts.unnamed_columns(frame):
         return HookError(f"{exc.message}; the sparse input has no column names: {artifacts.COLNAMES_HINT}")
     return exc
 

@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from drumkit.errors import ConfigError, UsageError
-from drumkit.predictor.targets import TARGET_TYPE_NAMES, TargetType
 from drumkit.predictor.metadata_schema import did_you_mean
+from drumkit.predictor.targets import TARGET_TYPE_NAMES, TargetType
 
 
 @dataclass(frozen=True)
@@ -61,6 +61,8 @@ class TargetSpec:
     def request_labels(self) -> list[str] | None:
         """Labels in DRUM's order: [positive, negative] for binary, the class labels otherwise."""
         if self.target_type is TargetType.BINARY:
+            # resolve_target refuses a binary model without both labels.
+            assert self.positive_class_label is not None and self.negative_class_label is not None
             return [self.positive_class_label, self.negative_class_label]
         if self.class_labels:
             return list(self.class_labels)
@@ -96,7 +98,8 @@ def resolve_target(settings: ModelSettings, metadata: dict | None) -> TargetSpec
     if settings.target_type and meta_type and settings.target_type != meta_type:
         raise ConfigError(
             "Target type provided in --target-type argument doesn't match target type from model config file. "
-            "Use either one of them or make them match."
+            "Use either one of them or make them match. "
+            f"(--target-type or TARGET_TYPE: '{settings.target_type}'; model-metadata.yaml targetType: '{meta_type}')"
         )
     name = settings.target_type or meta_type
     if not name:
@@ -143,7 +146,7 @@ def resolve_target(settings: ModelSettings, metadata: dict | None) -> TargetSpec
                 "Class labels provided with command arguments or environment variable don't match values from model "
                 "config file. Use either one of them or make them match."
             )
-        labels = tuple(cli_labels or meta_labels)
+        labels = tuple(cli_labels or meta_labels or ())
         if len(labels) < 2:
             raise ConfigError("Multiclass classification requires at least 2 labels.")
         return TargetSpec(target_type, class_labels=labels, metadata=metadata)

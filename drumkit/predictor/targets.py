@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from enum import Enum
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any
 
 from drumkit.errors import PredictionError, RowCountError
 
@@ -82,9 +83,9 @@ def _plain(labels: Sequence[Any]) -> list:
 
 
 def split_extra_columns(
-    frame: "pd.DataFrame", target_type: TargetType, request_labels: Sequence[str] | None,
+    frame: pd.DataFrame, target_type: TargetType, request_labels: Sequence[str] | None,
     target_name: str | None = None,
-) -> tuple["pd.DataFrame", "pd.DataFrame | None"]:
+) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     """Split a score hook's DataFrame into prediction columns and extra model output (4.1 step 1)."""
     if target_type.is_classification and request_labels:
         if frame.shape[1] <= len(request_labels):
@@ -109,7 +110,7 @@ def split_extra_columns(
     return frame, None
 
 
-def _unquoted_column(frame: "pd.DataFrame", target_name: str) -> str:
+def _unquoted_column(frame: pd.DataFrame, target_name: str) -> str:
     """TARGET_NAME as a column of the frame; DRUM strips surrounding double quotes when only that matches."""
     if target_name not in frame.columns and len(target_name) > 1 and target_name[0] == target_name[-1] == '"':
         return target_name[1:-1]
@@ -122,7 +123,7 @@ def shape_predictions(
     target_type: TargetType,
     request_labels: Sequence[str] | None,
     n_rows: int | None,
-) -> "pd.DataFrame":
+) -> pd.DataFrame:
     """Check raw predictions and return DRUM's prediction frame: `Predictions` or one column per label."""
     import numpy as np
 
@@ -174,8 +175,8 @@ def shape_predictions(
     return _check_probabilities(_as_probabilities(values, target_type), labels, target_type)
 
 
-def _one_column(p: "np.ndarray", model_labels: Sequence[Any] | None, target_type: TargetType,
-                labels: list) -> "pd.DataFrame":
+def _one_column(p: np.ndarray, model_labels: Sequence[Any] | None, target_type: TargetType,
+                labels: list) -> pd.DataFrame:
     """Spread one probability column over two labels: it belongs to the second of DRUM's column order.
 
     That order is [negative, positive] for binary, so the column is the POSITIVE class, as DRUM documents
@@ -191,7 +192,7 @@ def _one_column(p: "np.ndarray", model_labels: Sequence[Any] | None, target_type
     return _check_probabilities(np.column_stack([1 - p, p]), order, target_type)
 
 
-def _frame(values: "np.ndarray", columns: Sequence[Any]) -> "pd.DataFrame":
+def _frame(values: np.ndarray, columns: Sequence[Any]) -> pd.DataFrame:
     """A DataFrame over a 2-D array without copying; the explicit index and columns make it ~10x cheaper."""
     import pandas as pd
 
@@ -199,14 +200,14 @@ def _frame(values: "np.ndarray", columns: Sequence[Any]) -> "pd.DataFrame":
 
 
 @lru_cache(maxsize=64)
-def _column_index(columns: tuple) -> "pd.Index":
+def _column_index(columns: tuple) -> pd.Index:
     # The same few label sets come back on every request; an Index is immutable, so it can be shared.
     import pandas as pd
 
     return pd.Index(list(columns))
 
 
-def _as_numbers(values: "np.ndarray", target_type: TargetType) -> "np.ndarray":
+def _as_numbers(values: np.ndarray, target_type: TargetType) -> np.ndarray:
     """Numbers stay as they are (booleans become 1.0/0.0, as DRUM's float cast makes them); anything else is the
     wrong kind of output for the target type."""
     if values.dtype.kind in "iuf":
@@ -220,7 +221,7 @@ def _as_numbers(values: "np.ndarray", target_type: TargetType) -> "np.ndarray":
         ) from None
 
 
-def _kind_of(values: "np.ndarray") -> str:
+def _kind_of(values: np.ndarray) -> str:
     """`text values such as 'yes', 'no'`: what came back, in a few words."""
     flat = values.ravel()
     samples = list(dict.fromkeys(flat[:1000].tolist()))[:3]
@@ -230,7 +231,7 @@ def _kind_of(values: "np.ndarray") -> str:
     return f"{what} such as {shown}" if samples else f"values of dtype {values.dtype}"
 
 
-def _as_probabilities(values: "np.ndarray", target_type: TargetType) -> "np.ndarray":
+def _as_probabilities(values: np.ndarray, target_type: TargetType) -> np.ndarray:
     if values.dtype.kind in "biuf":
         return values.astype(float, copy=False)
     try:
@@ -242,7 +243,7 @@ def _as_probabilities(values: "np.ndarray", target_type: TargetType) -> "np.ndar
         ) from None
 
 
-def _check_probabilities(probs: "np.ndarray", labels: Sequence[Any], target_type: TargetType) -> "pd.DataFrame":
+def _check_probabilities(probs: np.ndarray, labels: Sequence[Any], target_type: TargetType) -> pd.DataFrame:
     import numpy as np
 
     if (probs < 0).any():
@@ -260,7 +261,7 @@ def _check_probabilities(probs: "np.ndarray", labels: Sequence[Any], target_type
     return _frame(probs, labels)
 
 
-def empty_predictions(target_type: TargetType, request_labels: Sequence[str] | None) -> "pd.DataFrame":
+def empty_predictions(target_type: TargetType, request_labels: Sequence[str] | None) -> pd.DataFrame:
     """The zero-row prediction frame for a target type."""
     import pandas as pd
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Callable
+from typing import Any, BinaryIO
 from urllib.parse import parse_qsl
 
 from drumkit.errors import UsageError
@@ -75,7 +76,7 @@ def _score_rows(predictor: Predictor, job: ScoreJob, writer: FrameWriter, progre
     colnames = list(job.sparse_colnames) if job.sparse_colnames else None
     total = os.path.getsize(job.input)
     result = ScoreResult()
-    request = {"mimetype": codecs.media_type_for_format(fmt), "sparse_colnames": colnames}
+    request: dict[str, Any] = {"mimetype": codecs.media_type_for_format(fmt), "sparse_colnames": colnames}
     if predictor.reads_any_payload or not codecs.streams(fmt, total, job.chunk_bytes):
         # Read whole: read_input_data hooks, sparse files and small inputs get the file's bytes, as in DRUM.
         data = job.input.read_bytes()

@@ -7,7 +7,8 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
+
 
 from drumkit.output_target import TEMP_SUFFIX, OutputTarget, remove_stale
 
@@ -49,7 +50,7 @@ class FrameWriter:
     def __init__(self, path: Path, kind: str):
         self.path = path
         self.kind = kind
-        self._writer = None
+        self._writer: Any = None  # the codec's FileWriter, opened on the first frame
 
     @staticmethod
     def kind_for(destination: Path | None) -> str:

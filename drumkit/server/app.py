@@ -35,7 +35,7 @@ def create_app(predictor, settings: ServerSettings | None = None, *, load_error:
 
         extended = apply_extension(app, predictor.code_dir.path) is not None
     # With an extension, every request goes through Flask so that its hooks apply to every route.
-    app.wsgi_app = Envelope(app.wsgi_app, state, lean=not extended)
+    app.wsgi_app = Envelope(app.wsgi_app, state, lean=not extended)  # type: ignore[method-assign]  # Flask's documented middleware hook
     app.extensions["drumkit"] = state
     _self_check(app, state, extended)
     return app

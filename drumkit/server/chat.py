@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Iterator
+from collections.abc import Iterator
 
 from drumkit.errors import CustomHTTPError, DrumkitError, PayloadError
-from drumkit.server.answers import error_answer, json_answer, message
 from drumkit.predictor.codecs.json_codec import dumps
+from drumkit.server.answers import error_answer, json_answer, message
 from drumkit.server.paths import CHAT_ROUTES, MODELS_ROUTES, spellings
 from drumkit.server.routes import ERROR_SERVER_STATUS, to_response
 from drumkit.server.state import ServerState
@@ -54,8 +54,9 @@ def register(app, state: ServerState) -> None:
 
     def chat():
         params = parse_chat_request(request.content_type, request.get_data(cache=False))
-        reply = state.predictor.chat(params, dict(request.headers))
-        if not reply.streaming:
+        reply = state.loaded.chat(params, dict(request.headers))
+        if reply.chunks is None:
+            assert reply.completion is not None, "call_chat returns a completion or chunks"
             return to_response(json_answer(reply.completion))
         from flask import Response
 
@@ -63,7 +64,7 @@ def register(app, state: ServerState) -> None:
                         content_type=EVENT_STREAM)
 
     def models():
-        return to_response(json_answer(state.predictor.supported_models()))
+        return to_response(json_answer(state.loaded.supported_models()))
 
     for route in CHAT_ROUTES:
         for i, path in enumerate(spellings(prefix, route)):

@@ -20,7 +20,7 @@ from drumkit.server.settings import DRUM_API_VERSION
 from drumkit.server.state import ServerState
 
 access_log = logging.getLogger("drumkit.server.access")
-_STATUS_TEXT = {}
+_STATUS_TEXT: dict[int, str] = {}
 MAX_REQUEST_ID = 200
 
 
@@ -106,8 +106,8 @@ class Envelope:
 
     def lean_predict(self, environ, length: int) -> Answer:
         """The one entry of the lean path: a raw-body prediction answered without Flask."""
-        predictor = self.state.predictor
         try:
+            predictor = self.state.loaded
             predictor.require(TargetType.REGRESSION)
             body = _read_body(environ, length)
             sample = intake.from_body(body, environ.get("CONTENT_TYPE"), predictor.reads_any_payload)

@@ -37,6 +37,7 @@ def apply_extension(app, code_dir: Path) -> Path | None:
     if folder not in sys.path:
         sys.path.insert(0, folder)
     spec = importlib.util.spec_from_file_location(MODULE_NAME, path)
+    assert spec is not None and spec.loader is not None, "a .py file always has a source loader"
     module = importlib.util.module_from_spec(spec)
     sys.modules[MODULE_NAME] = module
     try:

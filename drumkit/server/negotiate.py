@@ -13,7 +13,7 @@ def answer_format(accept: str | None) -> str:
     Unsupported types fall back to JSON rather than 406, so a client sending a browser's or a
     library's default Accept keeps getting DRUM's answer.
     """
-    if accept in _PLAIN:
+    if accept is None or accept in _PLAIN:
         return codecs.JSON
     best, best_q = codecs.JSON, 0.0
     for item in accept.split(","):

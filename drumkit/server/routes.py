@@ -7,8 +7,8 @@ from drumkit.predictor import codecs
 from drumkit.predictor.targets import TargetType
 from drumkit.server import handlers, intake
 from drumkit.server.answers import Answer, error_answer, json_answer, message
-from drumkit.server.paths import GET_ROUTES, PREDICT_ROUTES, TRANSFORM_ROUTES, UNSTRUCTURED_ROUTES, spellings
 from drumkit.server.openapi import openapi_json
+from drumkit.server.paths import GET_ROUTES, PREDICT_ROUTES, TRANSFORM_ROUTES, UNSTRUCTURED_ROUTES, spellings
 from drumkit.server.settings import DRUM_API_VERSION
 from drumkit.server.state import ServerState
 from drumkit.server.stats import stats_body
@@ -80,20 +80,20 @@ def register(app, state: ServerState) -> None:
         return Answer(200, openapi_json(prefix))
 
     def predict() -> Answer:
-        state.predictor.require(TargetType.REGRESSION)
-        sample = intake.from_request(request, state.predictor.reads_any_payload)
-        return handlers.predict(state.predictor, sample, request.headers.get("Accept"))
+        state.loaded.require(TargetType.REGRESSION)
+        sample = intake.from_request(request, state.loaded.reads_any_payload)
+        return handlers.predict(state.loaded, sample, request.headers.get("Accept"))
 
     def transform() -> Answer:
-        state.predictor.require(TargetType.TRANSFORM)
-        sample = intake.from_request(request, state.predictor.reads_any_payload)
+        state.loaded.require(TargetType.TRANSFORM)
+        sample = intake.from_request(request, state.loaded.reads_any_payload)
         files = request.files if intake.is_multipart(request.content_type) else None
-        return handlers.transform(state.predictor, sample, files)
+        return handlers.transform(state.loaded, sample, files)
 
     def predict_unstructured() -> Answer:
-        state.predictor.require(TargetType.UNSTRUCTURED)
+        state.loaded.require(TargetType.UNSTRUCTURED)
         mimetype, charset = codecs.split_content_type(request.content_type)
-        return handlers.unstructured(state.predictor, request.get_data(cache=False), mimetype, charset,
+        return handlers.unstructured(state.loaded, request.get_data(cache=False), mimetype, charset,
                                      request.args, dict(request.headers))
 
     views = {"ping": guarded(ping), "health": guarded(health), "info": guarded(info),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import contextlib
 import logging
 import os
 import signal
@@ -12,6 +13,7 @@ import time
 from drumkit.malloc import keep_freed_memory
 from drumkit.server.settings import ServerSettings
 from drumkit.server.streams import StreamRouter, stream_paths
+from drumkit.status import ExitStatus
 
 log = logging.getLogger("drumkit.server")
 RESTART_PAUSE = 1.0
@@ -107,7 +109,8 @@ def _json_error_channel():
             if "CONTENT_LENGTH" in self.headers and (self.chunked or "TRANSFER_ENCODING" in self.headers):
                 # Two framings disagree about where the body ends: answering either one is request smuggling.
                 raise ParsingError("a request may not carry both Content-Length and Transfer-Encoding")
-            if isinstance(self.body_rcv, FixedStreamReceiver) and self.content_length <= IN_MEMORY_BODY:
+            receiver = self.body_rcv  # type: ignore[has-type]  # set by waitress's parser
+            if isinstance(receiver, FixedStreamReceiver) and self.content_length <= IN_MEMORY_BODY:
                 self.body_rcv = FixedStreamReceiver(self.content_length, BodyChunks())
 
     class JsonErrorChannel(HTTPChannel):
@@ -217,7 +220,7 @@ def run_worker(app, sock, settings: ServerSettings) -> str | None:
     server.channel_class = _json_error_channel()
     server.drain_state = DrainState()
     connections.accept_in_batches(server, settings.workers)
-    stopping = []
+    stopping: list[int | str] = []
 
     def stop(signum, _frame):
         stopping.append(signum)
@@ -272,8 +275,8 @@ class WorkerStartFailed(Exception):
     """Raised by an app builder whose model failed to load (after reporting why, when asked to)."""
 
 
-def serve(build_app, sock, settings: ServerSettings, state) -> int:
-    """Serve until stopped; returns the exit code (0 after a clean drain, 1 when the model failed to load).
+def serve(build_app, sock, settings: ServerSettings, state) -> ExitStatus:
+    """Serve until stopped; returns the exit status (OK after a clean drain, ERROR when the model failed to load).
 
     Even one worker runs under the supervisor: a model that segfaults or calls os._exit costs its
     request and a fresh worker, never the service. `build_app(report)` runs in each worker, after the
@@ -284,14 +287,14 @@ def serve(build_app, sock, settings: ServerSettings, state) -> int:
     return supervise(build_app, sock, settings, state)
 
 
-def supervise(build_app, sock, settings: ServerSettings, state) -> int:
+def supervise(build_app, sock, settings: ServerSettings, state) -> ExitStatus:
     """Fork `settings.workers` workers, replace any that dies, and on SIGTERM/SIGINT drain them all."""
     from drumkit.server import metrics
 
     state.supervisor_pid = os.getpid()
     failed = []
     children: dict[int, tuple[int, float]] = {}
-    stopping = []
+    stopping: list[int] = []
 
     def spawn(slot: int, first: bool = False) -> None:
         sys.stdout.flush()
@@ -323,10 +326,8 @@ def supervise(build_app, sock, settings: ServerSettings, state) -> int:
             log.info("stopping %d workers", len(children))
         stopping.append(signum)
         for pid in list(children):
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
@@ -359,7 +360,7 @@ def supervise(build_app, sock, settings: ServerSettings, state) -> int:
                 spawn(slot)
     finally:
         metrics.disable()
-    return 1 if failed else 0
+    return ExitStatus.ERROR if failed else ExitStatus.OK
 
 
 def _share_cores(workers: int) -> None:

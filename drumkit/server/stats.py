@@ -5,6 +5,10 @@ from __future__ import annotations
 import os
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import psutil
 
 MIB = 1024 * 1024
 _COUNT, _TOTAL, _MIN, _MAX = range(4)
@@ -59,7 +63,7 @@ class ProcessStats:
     """psutil views of the serving processes, kept so cpu_percent measures since the previous read."""
 
     def __init__(self):
-        self._procs: dict[int, object] = {}
+        self._procs: dict[int, psutil.Process] = {}
 
     def serving_pids(self, supervisor_pid: int | None) -> list[int]:
         """This process alone, or the supervisor and every worker it forked."""
@@ -69,7 +73,7 @@ class ProcessStats:
             return [os.getpid()]
         try:
             parent = psutil.Process(supervisor_pid)
-            return [supervisor_pid] + sorted(child.pid for child in parent.children())
+            return [supervisor_pid, *sorted(child.pid for child in parent.children())]
         except psutil.Error:
             return [os.getpid()]
 

@@ -8,7 +8,7 @@ A chat stream can last minutes while the model generates; on those threads it wo
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 
 class StreamRouter:
@@ -54,6 +54,6 @@ def stream_paths(app) -> set[str]:
 
     state = getattr(app, "extensions", {}).get("drumkit")
     predictor = getattr(state, "predictor", None)
-    if predictor is None or not predictor.supports_chat:
+    if state is None or predictor is None or not predictor.supports_chat:
         return set()
     return all_spellings(state.settings.url_prefix, CHAT_ROUTES)

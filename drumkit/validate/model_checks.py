@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from drumkit.errors import RowCountError
 from drumkit.validate.report import CheckResult, Status
@@ -57,7 +58,7 @@ def _dense(frame):
     import pandas as pd
 
     if isinstance(frame, pd.DataFrame) and any(isinstance(t, pd.SparseDtype) for t in frame.dtypes):
-        return frame.sparse.to_dense()
+        return frame.sparse.to_dense()  # type: ignore[attr-defined]  # pandas-stubs: see mtx_codec
     return frame
 
 

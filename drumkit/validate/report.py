@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
+from drumkit.status import ExitStatus
+
 
 class Status(str, Enum):
     """Outcome of one check."""
@@ -79,9 +81,9 @@ class Report:
         return not self.failures
 
     @property
-    def exit_code(self) -> int:
+    def exit_code(self) -> ExitStatus:
         """0 when nothing failed, 1 otherwise (DRUM exits 0 even on FAILED checks; we do not)."""
-        return 0 if self.ok else 1
+        return ExitStatus.OK if self.ok else ExitStatus.ERROR
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready view of the whole run."""

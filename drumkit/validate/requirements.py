@@ -85,7 +85,7 @@ def check_input_requirements(frame, requirements: list[dict]) -> list[str]:
     return errors
 
 
-def _data_types(frame, condition: str, value: Any) -> list[str]:
+def _data_types(frame, condition: str | None, value: Any) -> list[str]:
     wanted = [v for v in _as_list(value) if v not in UNCHECKED_TYPES]
     if not wanted or condition not in ("EQUALS", "IN", "NOT_EQUALS", "NOT_IN"):
         return []
@@ -105,8 +105,8 @@ def _data_types(frame, condition: str, value: Any) -> list[str]:
             f"{condition} {', '.join(sorted(wanted))} (columns by type: {found})"]
 
 
-def _number_of_columns(frame, condition: str, value: Any) -> list[str]:
-    test = _COMPARE.get(condition)
+def _number_of_columns(frame, condition: str | None, value: Any) -> list[str]:
+    test = _COMPARE.get(condition or "")
     try:
         numbers = [int(v) for v in _as_list(value)]
     except (TypeError, ValueError):

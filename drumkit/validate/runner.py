@@ -5,14 +5,27 @@ from __future__ import annotations
 import mimetypes
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl
 
 from drumkit.predictor.metadata_schema import METADATA_FILE, check_metadata_file
 from drumkit.validate.model_checks import (
-    BASIC, DETERMINISM, INPUT_SCHEMA, NULLS, ROW_BY_ROW, ROW_COUNT, FailureSink, Limits, Progress,
-    StructuredChecks, failure_text,
+    BASIC,
+    DETERMINISM,
+    INPUT_SCHEMA,
+    NULLS,
+    ROW_BY_ROW,
+    ROW_COUNT,
+    FailureSink,
+    Limits,
+    Progress,
+    StructuredChecks,
+    failure_text,
 )
 from drumkit.validate.report import CheckResult, Report, Status
+
+if TYPE_CHECKING:
+    from drumkit.predictor.settings import ModelSettings
 
 METADATA = "Model metadata"
 LOAD = "Model load"
@@ -23,7 +36,7 @@ DATA_CHECKS = (BASIC, NULLS, DETERMINISM, ROW_BY_ROW, ROW_COUNT, INPUT_SCHEMA)
 class ValidationJob:
     """What to validate: the model settings, the input (None = metadata's validation.input) and options."""
 
-    settings: object  # drumkit.predictor.settings.ModelSettings
+    settings: ModelSettings
     input: Path | None = None
     content_type: str | None = None
     query: str | None = None
@@ -43,7 +56,12 @@ def run_validation(job: ValidationJob, progress: Progress | None = None) -> Repo
     try:
         predictor = Predictor.from_settings(job.settings)
     except Exception as exc:
-        report.failed(LOAD, failure_text(exc))
+        metadata = report.get(METADATA)
+        if metadata is not None and metadata.status is Status.FAILED and METADATA_FILE in str(exc):
+            # The metadata check above already lists this problem: one problem, one line.
+            report.skipped(LOAD, f"the model cannot load until {METADATA_FILE} is fixed")
+        else:
+            report.failed(LOAD, failure_text(exc))
         _skip_all(report, "the model did not load")
         return report
     from drumkit.predictor.targets import TargetType

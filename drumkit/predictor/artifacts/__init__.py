@@ -11,10 +11,14 @@ import importlib
 import re
 import sys
 from pathlib import Path
-from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol, cast, runtime_checkable
 
 from drumkit.errors import ModelLoadError, PayloadError
+
+if TYPE_CHECKING:
+    from types import ModuleType
+
+    from drumkit.predictor.targets import TargetType
 
 # DRUM's lookup order when no score hook is given (2.4). lightgbm (not a DRUM predictor) goes before
 # sklearn because its sklearn-API models are also scikit-learn estimators.
@@ -42,6 +46,35 @@ _SIGNATURES: dict[str, tuple[int, re.Pattern[bytes]]] = {
     ".txt": (16, re.compile(rb"tree\r?\n")),  # a LightGBM model file opens with the line `tree`
     ".json": (64, re.compile(rb'\s*\{\s*"learner"\s*:')),  # an XGBoost JSON model opens with {"learner":
 }
+
+class Adapter(Protocol):
+    """What every adapter module provides (the modules themselves satisfy this protocol)."""
+
+    NAME: str
+    EXTRA: str
+    EXTENSIONS: tuple[str, ...]
+
+    def load(self, path: Path) -> Any:
+        """The model object in one artifact file."""
+        ...
+
+    def handles(self, model: Any) -> bool:
+        """True when this adapter scores the model object."""
+        ...
+
+    def predict(self, model: Any, frame: Any, target_type: TargetType) -> tuple[Any, list | None]:
+        """Raw predictions and, for classifiers, the model's own label order."""
+        ...
+
+
+@runtime_checkable
+class Transformer(Adapter, Protocol):
+    """An adapter that also applies a fitted transformer (scikit-learn's)."""
+
+    def transform(self, model: Any, frame: Any) -> Any:
+        """The transformed frame or matrix."""
+        ...
+
 
 # Top-level Python module -> the drumkit extra that installs it.
 _EXTRA_FOR_MODULE = {
@@ -92,9 +125,9 @@ def missing_module_hint(exc: ModuleNotFoundError, default_extra: str) -> str:
     return f"it needs the Python module '{top}', which is not installed (nor in the code dir)"
 
 
-def adapter(name: str) -> ModuleType:
+def adapter(name: str) -> Adapter:
     """Import one adapter module."""
-    return importlib.import_module(f"drumkit.predictor.artifacts.{name}")
+    return cast(Adapter, importlib.import_module(f"drumkit.predictor.artifacts.{name}"))
 
 
 def load_artifact(path: Path) -> Any:
@@ -124,7 +157,7 @@ def load_artifact(path: Path) -> Any:
     raise AssertionError("unreachable")
 
 
-def adapter_for(model: Any) -> ModuleType | None:
+def adapter_for(model: Any) -> Adapter | None:
     """The first adapter (in DRUM's order) that can score this model object, or None."""
     for name in ADAPTERS:
         module = adapter(name)

@@ -28,7 +28,7 @@ def choose_backend() -> str:
         return chosen
     configured = _configured_backend()
     module = _BACKEND_MODULES.get(configured or "")
-    if module and importlib.util.find_spec(module) is not None:
+    if configured and module and importlib.util.find_spec(module) is not None:
         return configured
     # keras.json says tensorflow by default, and drumkit's keras extra brings torch instead.
     os.environ["KERAS_BACKEND"] = "torch"

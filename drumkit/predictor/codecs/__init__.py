@@ -9,9 +9,10 @@ that nothing heavy loads before it is needed.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from drumkit.errors import PayloadError
 

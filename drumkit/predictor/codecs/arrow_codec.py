@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
+from typing import Any
 
 from drumkit.errors import PayloadError
 
@@ -128,8 +129,8 @@ class TableWriter:
     def __init__(self, path: Path, open_writer):
         self.path = path
         self._open_writer = open_writer
-        self._writer = None
-        self._schema = None
+        self._writer: Any = None  # opened with the first block's schema
+        self._schema: Any = None
 
     def write(self, frame) -> None:
         """Append one block."""

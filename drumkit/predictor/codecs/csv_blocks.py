@@ -8,7 +8,8 @@ keeps duplicate header names (pandas: `a.1`) and calls empty ones '' (pandas: `U
 from __future__ import annotations
 
 import re
-from typing import IO, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import IO
 
 from drumkit.errors import PayloadError
 from drumkit.predictor.codecs import RESTART
@@ -181,7 +182,7 @@ def _first_row(block: bytes) -> tuple[bytes, bytes]:
     return block[: end + 1], block[end + 1 :]
 
 
-def _file_blocks(open_source: Callable[[], IO[bytes]], block_size: int) -> Iterator[tuple[bytes, bytes, int]]:
+def _file_blocks(open_source: Callable[[], IO[bytes]], block_size: int) -> Iterator[tuple[bytes, bytes | memoryview, int]]:
     """(header line, block of whole rows, bytes read so far) of a CSV file; one empty block when it has no rows."""
     with open_source() as source:
         header = None
@@ -232,7 +233,7 @@ def stream_csv_bytes(data: bytes, block_size: int) -> Iterator[tuple[object, int
     return _stream(lambda: _body_blocks(data, block_size))
 
 
-def _stream(blocks: Callable[[], Iterator[tuple[bytes, object, int]]]) -> Iterator[tuple[object, int]]:
+def _stream(blocks: Callable[[], Iterator[tuple[bytes, bytes | memoryview, int]]]) -> Iterator[tuple[object, int]]:
     import pyarrow as pa
     import pyarrow.types as pat
 
@@ -251,7 +252,7 @@ def _stream(blocks: Callable[[], Iterator[tuple[bytes, object, int]]]) -> Iterat
                 lines_before += rows.count(b"\n") - header.count(b"\n")  # for errors naming the file's line
                 if not types:
                     types = {f.name: f.type for f in table.schema}
-                fresh = {name for name, column in zip(table.column_names, table.columns)
+                fresh = {name for name, column in zip(table.column_names, table.columns, strict=True)
                          if column.null_count and (pat.is_integer(types[name]) or pat.is_boolean(types[name]))}
                 if fresh - has_nulls:
                     has_nulls |= fresh

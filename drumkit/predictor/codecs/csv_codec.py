@@ -7,8 +7,9 @@ fixes of `csv_blocks`; row blocks keep the whole payload's dtypes (`csv_blocks.s
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
+from typing import TextIO
 
 # Below this size pandas' own reader beats pyarrow plus the dtype fixes (it has no per-call set-up
 # of a thread pool and type inference); above it pyarrow's parser is faster (benchmarks/server_bench.py).
@@ -40,7 +41,7 @@ def iter_file(path: Path, block_bytes: int) -> Iterator[tuple[object, int]]:
     """(DataFrame, bytes read) for row blocks of a CSV file, with the whole file's dtypes."""
     from drumkit.predictor.codecs.csv_blocks import stream_csv
 
-    yield from stream_csv(lambda: open(path, "rb"), block_bytes)
+    yield from stream_csv(lambda: open(path, "rb"), block_bytes)  # noqa: SIM115 - the reader closes it
 
 
 def encode(frame) -> bytes:
@@ -64,12 +65,12 @@ class FileWriter:
 
     def __init__(self, path: Path):
         self.path = path
-        self._handle = None
+        self._handle: TextIO | None = None
 
     def write(self, frame) -> None:
         """Append one block (the header only before the first)."""
         if self._handle is None:
-            self._handle = open(self.path, "w", encoding="utf-8", newline="")
+            self._handle = open(self.path, "w", encoding="utf-8", newline="")  # noqa: SIM115 - closed by close()
             self._handle.write(header(frame))
         self._handle.write(rows(frame))
 
@@ -95,5 +96,5 @@ def float_rows_csv(frame) -> str | None:
     if len(columns) == 1:
         lines = [v or '""' for v in columns[0]]
     else:
-        lines = [",".join(row) for row in zip(*columns)]
+        lines = [",".join(row) for row in zip(*columns, strict=True)]
     return "\n".join(lines) + "\n"

@@ -46,7 +46,7 @@ def read_tiny_csv(data: bytes):
     if any(len(row) != len(header) for row in rows):
         return None
     columns = []
-    for values in zip(*rows):
+    for values in zip(*rows, strict=True):
         column = _column(values)
         if column is None:
             return None
@@ -60,9 +60,9 @@ def _frame(columns: list, header: list[str], n_rows: int):
     index = pd.RangeIndex(n_rows)
     try:
         # The constructor read_csv itself uses: ~5x cheaper than a dict of columns.
-        return pd.DataFrame._from_arrays(columns, columns=pd.Index(header), index=index, verify_integrity=False)
+        return pd.DataFrame._from_arrays(columns, columns=pd.Index(header), index=index, verify_integrity=False)  # type: ignore[attr-defined]  # private, guarded below
     except (AttributeError, TypeError):
-        return pd.DataFrame(dict(zip(header, columns)), index=index, copy=False)
+        return pd.DataFrame(dict(zip(header, columns, strict=True)), index=index, copy=False)
 
 
 def _text_column(values: tuple[str, ...]):
@@ -82,8 +82,8 @@ def _text_column(values: tuple[str, ...]):
             import pyarrow as pa
 
             # Wrapping an Arrow array directly is 4x cheaper than pd.array's type sniffing.
-            return array_type(pa.array(cells, type=pa.large_string()), dtype=_text_dtype)
-        return array_type._from_sequence(cells, dtype=_text_dtype)
+            return array_type(pa.array(cells, type=pa.large_string()), dtype=_text_dtype)  # type: ignore[call-arg]  # ArrowStringArray
+        return array_type._from_sequence(cells, dtype=_text_dtype)  # type: ignore[attr-defined]  # pandas' own constructor
     return np.array([np.nan if v in _NA else v for v in values], dtype=object)
 
 

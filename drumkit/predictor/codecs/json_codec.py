@@ -7,6 +7,7 @@ costs 0.2 ms instead of 13 ms through `tolist()` and the stdlib encoder.
 
 from __future__ import annotations
 
+import contextlib
 import math
 from typing import Any
 
@@ -43,7 +44,7 @@ def predictions_json(predictions: Any, classification: bool, keep_values: bool =
         raise PredictionError(str(exc)) from None
     if classification:
         labels = [str(c) for c in frame.columns]
-        body = {"predictions": [dict(zip(labels, row)) for row in values.tolist()]}
+        body = {"predictions": [dict(zip(labels, row, strict=True)) for row in values.tolist()]}
     else:
         body = {"predictions": values[:, 0] if values.ndim == 2 else values}
     if predictions.extra is not None:
@@ -66,10 +67,8 @@ def _clean(value: Any) -> Any:
     if isinstance(value, dict):
         return {str(k): _clean(v) for k, v in value.items()}
     if hasattr(value, "item") and not isinstance(value, (str, bytes)):
-        try:
+        with contextlib.suppress(ValueError, AttributeError):
             value = value.item()
-        except (ValueError, AttributeError):
-            pass
     if isinstance(value, float) and not math.isfinite(value):
         return None
     if value is None or isinstance(value, (str, int, float, bool)):

@@ -15,4 +15,4 @@ def decode(data: bytes, colnames):
         raise PayloadError(
             f"The sparse input has {matrix.shape[1]} columns but {len(colnames)} column names were given"
         )
-    return pd.DataFrame.sparse.from_spmatrix(matrix, columns=colnames)
+    return pd.DataFrame.sparse.from_spmatrix(matrix, columns=colnames)  # type: ignore[attr-defined]  # pandas-stubs types the accessor on instances only

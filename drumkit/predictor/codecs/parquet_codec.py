@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
+from typing import Any
 
 from drumkit.errors import PayloadError
 from drumkit.predictor.codecs.arrow_codec import TableWriter, to_frame

@@ -9,7 +9,8 @@ import contextlib
 import os
 import pickle
 import sys
-from typing import Any, Dict, Iterator, Optional
+from collections.abc import Iterator
+from typing import Any
 
 from ..drum.exceptions import DrumSerializationError
 from .user_secrets import load_secrets
@@ -27,7 +28,7 @@ class Serializable:
 
     def save_task(self, artifact_directory, exclude=None):
         """Pickle this object, with the attributes named in `exclude` set to None in the file only."""
-        kept: Dict[str, Any] = {}
+        kept: dict[str, Any] = {}
         for name in exclude or ():
             if not hasattr(self, name):
                 raise DrumSerializationError(f"The object named {name} passed in exclude= was not found")
@@ -59,15 +60,15 @@ class Serializable:
 class CustomTaskInterface(Serializable):
     """Base of every CustomTask: `self.secrets` holds the user secrets while the task runs."""
 
-    _secrets: Optional[Dict[str, Any]] = None
+    _secrets: dict[str, Any] | None = None
 
     @property
-    def secrets(self) -> Dict[str, Any]:
+    def secrets(self) -> dict[str, Any]:
         """User secrets by name (from --user-secrets-mount-path files and --user-secrets-prefix env vars)."""
         return self._secrets or {}
 
     @secrets.setter
-    def secrets(self, secrets: Optional[Dict[str, Any]]) -> None:
+    def secrets(self, secrets: dict[str, Any] | None) -> None:
         self._secrets = secrets
 
     def fit(self, X, y, parameters=None, row_weights=None, **kwargs):
@@ -83,7 +84,7 @@ class CustomTaskInterface(Serializable):
 
 @contextlib.contextmanager
 def secrets_injection_context(
-    interface: CustomTaskInterface, mount_path: Optional[str], env_var_prefix: Optional[str]
+    interface: CustomTaskInterface, mount_path: str | None, env_var_prefix: str | None
 ) -> Iterator[None]:
     """Give `interface` its secrets for the duration of the block."""
     interface.secrets = load_secrets(mount_path=mount_path, env_var_prefix=env_var_prefix)

@@ -11,7 +11,7 @@ import os
 from dataclasses import dataclass, fields, is_dataclass
 from enum import Enum
 from pathlib import Path
-from typing import Any, Dict, Optional
+from typing import Any
 
 
 class UnsupportedSecretError(Exception):
@@ -46,7 +46,7 @@ class AbstractSecret:
 class BasicSecret(AbstractSecret):
     username: str
     password: str
-    snowflake_account_name: Optional[str] = None
+    snowflake_account_name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -57,10 +57,10 @@ class OauthSecret(AbstractSecret):
 
 @dataclass(frozen=True)
 class S3Secret(AbstractSecret):
-    aws_access_key_id: Optional[str] = None
-    aws_secret_access_key: Optional[str] = None
-    aws_session_token: Optional[str] = None
-    config_id: Optional[str] = None
+    aws_access_key_id: str | None = None
+    aws_secret_access_key: str | None = None
+    aws_session_token: str | None = None
+    config_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -77,21 +77,21 @@ class AzureServicePrincipalSecret(AbstractSecret):
 
 @dataclass(frozen=True)
 class SnowflakeOauthUserAccountSecret(AbstractSecret):
-    client_id: Optional[str]
-    client_secret: Optional[str]
-    snowflake_account_name: Optional[str]
-    oauth_issuer_type: Optional[str] = None
-    oauth_issuer_url: Optional[str] = None
-    oauth_scopes: Optional[str] = None
-    oauth_config_id: Optional[str] = None
+    client_id: str | None
+    client_secret: str | None
+    snowflake_account_name: str | None
+    oauth_issuer_type: str | None = None
+    oauth_issuer_url: str | None = None
+    oauth_scopes: str | None = None
+    oauth_config_id: str | None = None
 
 
 @dataclass(frozen=True)
 class SnowflakeKeyPairUserAccountSecret(AbstractSecret):
-    username: Optional[str]
-    private_key_str: Optional[str]
-    passphrase: Optional[str] = None
-    config_id: Optional[str] = None
+    username: str | None
+    private_key_str: str | None
+    passphrase: str | None = None
+    config_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -120,29 +120,29 @@ class ApiTokenSecret(AbstractSecret):
 @dataclass(frozen=True)
 class GCPKey:
     type: str
-    project_id: Optional[str] = None
-    private_key_id: Optional[str] = None
-    private_key: Optional[str] = None
-    client_email: Optional[str] = None
-    client_id: Optional[str] = None
-    auth_uri: Optional[str] = None
-    token_uri: Optional[str] = None
-    auth_provider_x509_cert_url: Optional[str] = None
-    client_x509_cert_url: Optional[str] = None
+    project_id: str | None = None
+    private_key_id: str | None = None
+    private_key: str | None = None
+    client_email: str | None = None
+    client_id: str | None = None
+    auth_uri: str | None = None
+    token_uri: str | None = None
+    auth_provider_x509_cert_url: str | None = None
+    client_x509_cert_url: str | None = None
 
     @classmethod
-    def from_dict(cls, values: dict) -> "GCPKey":
+    def from_dict(cls, values: dict) -> GCPKey:
         """Build from a service-account key mapping."""
         return cls(**_known_fields(values, cls))
 
 
 @dataclass(frozen=True)
 class GCPSecret(AbstractSecret):
-    gcp_key: Optional[GCPKey] = None
-    config_id: Optional[str] = None
+    gcp_key: GCPKey | None = None
+    config_id: str | None = None
 
     @classmethod
-    def from_dict(cls, values: dict) -> "GCPSecret":
+    def from_dict(cls, values: dict) -> GCPSecret:
         """Build from a credential mapping; a nested `gcp_key` mapping becomes a GCPKey."""
         known = _known_fields(values, cls)
         if isinstance(known.get("gcp_key"), dict):
@@ -167,7 +167,7 @@ class SecretType(Enum):
     API_TOKEN = ApiTokenSecret
 
     @classmethod
-    def from_string(cls, name: str) -> "SecretType":
+    def from_string(cls, name: str) -> SecretType:
         """The type for a `credential_type` string (any case)."""
         try:
             return cls[str(name).upper()]
@@ -184,9 +184,9 @@ def secrets_factory(values: dict) -> AbstractSecret:
     return SecretType.from_string(values["credential_type"]).get_secret_class().from_dict(values)
 
 
-def load_secrets(mount_path: Optional[str], env_var_prefix: Optional[str]) -> Dict[str, AbstractSecret]:
+def load_secrets(mount_path: str | None, env_var_prefix: str | None) -> dict[str, AbstractSecret]:
     """Every secret from `<env_var_prefix>_<NAME>` env vars and files in `mount_path` (files win)."""
-    raw: Dict[str, tuple] = {}
+    raw: dict[str, tuple] = {}
     if env_var_prefix:
         start = f"{env_var_prefix}_"
         for key, value in os.environ.items():

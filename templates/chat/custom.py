@@ -9,6 +9,7 @@ ChatCompletionChunk, Model; `pip install 'drumkit[genai]'`) or, as here, dicts o
 
 from __future__ import annotations
 
+import itertools
 import os
 import time
 import uuid
@@ -23,7 +24,7 @@ class ToyGenerator:
     def __init__(self, text: str):
         self.words = text.split()
         self.followers: dict[str, dict[str, int]] = {}
-        for word, follower in zip(self.words, self.words[1:]):
+        for word, follower in itertools.pairwise(self.words):
             counts = self.followers.setdefault(word.lower(), {})
             counts[follower] = counts.get(follower, 0) + 1
 
