@@ -53,9 +53,8 @@ def _check_value(definition: dict, value: Any) -> Any:
             raise ConfigError(f"{fail} The value is less than {low}.")
         if high is not None and value > float(high):
             raise ConfigError(f"{fail} The value is greater than {high}.")
-    elif kind == "credential":
-        if not isinstance(value, dict) or "credentialType" not in value:
-            raise ConfigError(f"{fail} A credential must be a mapping with a 'credentialType' key.")
+    elif kind == "credential" and (not isinstance(value, dict) or "credentialType" not in value):
+        raise ConfigError(f"{fail} A credential must be a mapping with a 'credentialType' key.")
     return value
 
 

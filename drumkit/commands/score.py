@@ -77,9 +77,10 @@ def score(
             with _progress_bar(Path(input).name) as progress:
                 run_score(predictor, job, progress, stdout=real_stdout)  # type: ignore[arg-type]
         else:
-            job = DatasetJob(input=input, output=output, output_format=output_format, blocksize=parse_bytes(blocksize),
-                             passthrough=passthrough, sparse_colnames=colnames, content_type=content_type,
-                             query=query, storage_options=_json_options(storage_options))
+            dataset = DatasetJob(input=input, output=output, output_format=output_format,
+                                 blocksize=parse_bytes(blocksize), passthrough=passthrough, sparse_colnames=colnames,
+                                 content_type=content_type, query=query,
+                                 storage_options=_json_options(storage_options))
             if workers is not None and workers < 1:
                 raise UsageError(f"--workers must be 1 or more, not {workers}")
             if engine == "dask" and not is_folder_output(output):
@@ -88,7 +89,7 @@ def score(
             try:
                 loaded = time.perf_counter()
                 with _progress_bar(input, unit="partitions") as progress:
-                    run_dataset(job, runner, progress, stdout=real_stdout)  # type: ignore[arg-type]
+                    run_dataset(dataset, runner, progress, stdout=real_stdout)  # type: ignore[arg-type]
             finally:
                 runner.close()
         if output is None and real_stdout.last not in (b"", b"\n") and current().stdout_isatty:

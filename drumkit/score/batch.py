@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 from urllib.parse import parse_qsl
@@ -30,7 +30,7 @@ class ScoreJob:
     content_type: str | None = None
     query: str | None = None
     chunk_bytes: int = BLOCK_BYTES
-    passthrough: Passthrough = Passthrough()
+    passthrough: Passthrough = field(default_factory=Passthrough)
 
 
 @dataclass

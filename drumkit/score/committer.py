@@ -42,7 +42,7 @@ class FolderCommitter:
         sources = [f"{self.temp}/{name}" for name in names]
         targets = [f"{self.root}/{name}" for name in names]
         if is_local(fs):
-            for source, target in zip(sources, targets):
+            for source, target in zip(sources, targets, strict=True):
                 fs.makedirs(target.rsplit("/", 1)[0], exist_ok=True)
                 fs.mv(source, target)
         elif sources:

@@ -75,7 +75,9 @@ def list_files(spec: str, storage_options: dict | None = None) -> tuple[Any, str
     fs, path = filesystem(spec, storage_options)
     try:
         if has_glob(path):
-            root = path[: _GLOB.search(path).start()].rsplit("/", 1)[0]
+            first_glob = _GLOB.search(path)
+            assert first_glob is not None  # has_glob(path) found one
+            root = path[: first_glob.start()].rsplit("/", 1)[0]
             files = [f for f in fs.glob(path) if fs.isfile(f) and _visible(f)]
         elif fs.isdir(path):
             root = path.rstrip("/")
@@ -147,7 +149,9 @@ def _parquet_pieces(fs: Any, path: str, name: str, blocksize: int) -> list[Parti
             meta = pq.ParquetFile(handle).metadata
     except Exception as exc:  # pyarrow's errors for a broken footer vary by version
         raise PayloadError(f"Could not read the Parquet input {name}: {str(exc).splitlines()[0][:200]}") from None
-    pieces, groups, size, first, rows = [], [], 0, 0, 0
+    pieces: list = []
+    groups: list[int] = []
+    size, first, rows = 0, 0, 0
     for i in range(meta.num_row_groups):
         group = meta.row_group(i)
         if groups and size + group.total_byte_size > blocksize:

@@ -10,7 +10,14 @@ from drumkit.errors import UsageError
 from drumkit.predictor import codecs
 from drumkit.predictor.targets import TargetType
 from drumkit.score.committer import FolderCommitter
-from drumkit.score.dataset import DEFAULT_BLOCKSIZE, filesystem, has_glob, is_remote, list_files, plan_partitions
+from drumkit.score.dataset import (
+    DEFAULT_BLOCKSIZE,
+    filesystem,
+    has_glob,
+    is_remote,
+    list_files,
+    plan_partitions,
+)
 from drumkit.score.engines import Engine, Progress
 from drumkit.score.passthrough import Passthrough
 from drumkit.score.task import PartitionTask
@@ -26,7 +33,7 @@ class DatasetJob:
     output: str | None = None
     output_format: str | None = None  # of a folder's parts; a file's comes from its suffix
     blocksize: int = DEFAULT_BLOCKSIZE
-    passthrough: Passthrough = Passthrough()
+    passthrough: Passthrough = field(default_factory=Passthrough)
     sparse_colnames: tuple[str, ...] | None = None
     content_type: str | None = None
     query: str | None = None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import tempfile
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -33,7 +33,7 @@ class PartitionTask:
     out_fs: Any = None  # None: frames are handed back, not written
     out_dir: str | None = None
     out_fmt: str = codecs.CSV
-    passthrough: Passthrough = Passthrough()
+    passthrough: Passthrough = field(default_factory=Passthrough)
     sparse_colnames: tuple[str, ...] | None = None
     content_type: str | None = None
     query: str | None = None

@@ -9,7 +9,6 @@ import tempfile
 from pathlib import Path
 from typing import Any, BinaryIO
 
-
 from drumkit.output_target import TEMP_SUFFIX, OutputTarget, remove_stale
 
 STDOUT_PREFIX = "drumkit-stdout-"

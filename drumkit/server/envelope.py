@@ -15,7 +15,13 @@ import uuid
 from drumkit.predictor.targets import TargetType
 from drumkit.server import handlers, intake, metrics
 from drumkit.server.answers import Answer, error_answer, message
-from drumkit.server.paths import PREDICT_ROUTES, TRANSFORM_ROUTES, UNSTRUCTURED_ROUTES, all_spellings, spellings
+from drumkit.server.paths import (
+    PREDICT_ROUTES,
+    TRANSFORM_ROUTES,
+    UNSTRUCTURED_ROUTES,
+    all_spellings,
+    spellings,
+)
 from drumkit.server.settings import DRUM_API_VERSION
 from drumkit.server.state import ServerState
 

@@ -340,10 +340,11 @@ def supervise(build_app, sock, settings: ServerSettings, state) -> ExitStatus:
                 pid, status = os.wait()
             except ChildProcessError:
                 break
-            slot, started = children.pop(pid, (None, 0.0))
+            entry = children.pop(pid, None)
             metrics.worker_gone(pid)
-            if slot is None or stopping:
+            if entry is None or stopping:
                 continue
+            slot, started = entry
             if os.WIFEXITED(status) and os.WEXITSTATUS(status) == START_FAILED_EXIT:
                 failed.append(pid)
                 stop(signal.SIGTERM, None)  # the model cannot load: every worker would fail alike

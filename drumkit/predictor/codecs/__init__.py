@@ -148,7 +148,7 @@ def iter_file(path: Path, fmt: str, block_bytes: int = BLOCK_BYTES) -> Iterator[
     return REGISTRY[fmt].impl().iter_file(Path(path), block_bytes)
 
 
-def file_writer(path: Path, fmt: str):
+def file_writer(path: Path | str, fmt: str):
     """A writer appending DataFrames to a CSV, Arrow or Parquet file (`write(frame)`, `close()`)."""
     return REGISTRY[fmt].impl().FileWriter(Path(path))
 

@@ -54,7 +54,7 @@ def first_row_end(data: bytes, lo: int, hi: int) -> int:
 def pandas_decides(exc: Exception, data: bytes) -> bool:
     """Whether pyarrow's failure is one pandas may judge differently (not a column type to widen)."""
     text = str(exc)
-    return "UTF8" in text or _COLUMN_ERROR.search(text) is None or b'"' in data and data.count(b'"') % 2 == 1
+    return "UTF8" in text or _COLUMN_ERROR.search(text) is None or (b'"' in data and data.count(b'"') % 2 == 1)
 
 
 def read_with_pandas(data: bytes, lines_before: int):

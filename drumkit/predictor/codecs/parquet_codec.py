@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 from drumkit.errors import PayloadError
 from drumkit.predictor.codecs.arrow_codec import TableWriter, to_frame

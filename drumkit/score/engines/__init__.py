@@ -7,8 +7,9 @@ engine (Spark's mapInPandas) is one more module with the same three methods.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Protocol
+from typing import Protocol
 
 from drumkit.predictor.targets import TargetType
 from drumkit.score.dataset import Partition

@@ -17,6 +17,7 @@ import tempfile
 import zipfile
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from drumkit.errors import DrumkitError, UsageError
 from drumkit.predictor.settings import ModelSettings, read_labels_file
@@ -24,6 +25,9 @@ from drumkit.predictor.targets import TargetType
 from drumkit.score.dataset import Partition
 from drumkit.score.engines import ModelInfo, Progress
 from drumkit.score.task import PartitionTask
+
+if TYPE_CHECKING:
+    from drumkit.predictor.predictor import Predictor
 
 try:
     import distributed
@@ -43,8 +47,8 @@ class CodeDirPlugin(WorkerPlugin):
         self.archive = archive
         self.settings = settings
         self.env = env
-        self.folder = None
-        self.predictor = None
+        self.folder: str | None = None
+        self.predictor: Predictor | None = None
 
     def setup(self, worker) -> None:
         """Unpack the code dir into a temp folder and load the model from it."""
@@ -59,7 +63,7 @@ class CodeDirPlugin(WorkerPlugin):
         self.predictor = Predictor.from_settings(replace(self.settings, code_dir=Path(self.folder)))
         # The readers every partition needs, imported now rather than inside the first task.
         import pyarrow.csv
-        import pyarrow.parquet
+        import pyarrow.parquet  # noqa: F401
 
     def teardown(self, worker) -> None:
         """Remove the unpacked code dir."""
@@ -68,7 +72,7 @@ class CodeDirPlugin(WorkerPlugin):
 
 
 def _predictor(plugin_name: str):
-    return distributed.get_worker().plugins[plugin_name].predictor
+    return distributed.get_worker().plugins[plugin_name].predictor  # type: ignore[attr-defined]
 
 
 def run_partition(plugin_name: str, task: PartitionTask, part: Partition) -> int:
