@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import io
+import json
+import socket
+import time
 
 import numpy as np
 import pandas as pd
@@ -80,9 +83,39 @@ def test_a_body_over_the_block_size_is_answered_as_a_whole_body_would_be(hooks, 
     server = serverproc.start(["--code-dir", str(hooks)], tmp_path_factory.mktemp("blocks_server"))
     try:
         response = server.post("/predict/", data=data, headers={"Content-Type": "text/csv"})
+        # The same body again, arriving in pieces (the server reads what has come, then waits for more),
+        # twice on one keep-alive connection: the reads of one body never swallow or drop bytes.
+        piecewise = post_in_pieces(server.port, data, pieces=16)
     finally:
         assert server.stop() == 0
     assert response.status_code == 200, response.text
     frame = pd.read_csv(io.BytesIO(data), low_memory=False)
-    expected = predictor.predict(frame).frame["Predictions"].tolist()
-    assert response.json()["predictions"] == [None if v != v else v for v in expected]  # NaN is null in JSON
+    expected = [None if v != v else v for v in predictor.predict(frame).frame["Predictions"].tolist()]
+    assert response.json()["predictions"] == expected  # NaN is null in JSON
+    assert [json.loads(answer)["predictions"] == expected for answer in piecewise] == [True, True]
+
+
+def post_in_pieces(port: int, body: bytes, pieces: int) -> list[bytes]:
+    """POST a CSV body twice on one raw keep-alive connection, each in pieces sent 20 ms apart; the answer bodies."""
+    head = (f"POST /predict/ HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: text/csv\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n").encode()
+    step = len(body) // pieces + 1
+    answers = []
+    with socket.create_connection(("127.0.0.1", port), timeout=120) as sock:
+        buffer = b""
+        for _ in range(2):
+            sock.sendall(head)
+            for start in range(0, len(body), step):
+                sock.sendall(body[start:start + step])
+                time.sleep(0.02)
+            while b"\r\n\r\n" not in buffer:
+                buffer += sock.recv(65536)
+            header, _, buffer = buffer.partition(b"\r\n\r\n")
+            assert header.startswith(b"HTTP/1.1 200"), header
+            length = int(next(line.split(b":", 1)[1] for line in header.split(b"\r\n")
+                              if line.lower().startswith(b"content-length:")))
+            while len(buffer) < length:
+                buffer += sock.recv(1 << 20)
+            answers.append(buffer[:length])
+            buffer = buffer[length:]
+    return answers
