@@ -32,7 +32,8 @@ def _version(value: bool) -> None:
 @app.callback()
 def _root(
     version: Annotated[
-        bool | None, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+        bool | None,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit."),
     ] = None,
 ) -> None:
     """Run a DRUM code dir as it is: score files, serve the DRUM prediction API, validate, benchmark."""
@@ -47,7 +48,9 @@ def _register() -> None:
     from drumkit.commands import validate
 
     app.command("validate", help=validate.HELP)(validate.validate)
-    app.command("validation", help=f"{validate.HELP} (DRUM's name for validate)", hidden=True)(validate.validate)
+    app.command("validation", help=f"{validate.HELP} (DRUM's name for validate)", hidden=True)(
+        validate.validate
+    )
 
     from drumkit.commands import new
 

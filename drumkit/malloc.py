@@ -38,9 +38,11 @@ def arrow_memory_pool() -> None:
     on Linux) kept ~20 MiB more of them resident than jemalloc at a 19 MB request's peak, for the
     same CPU (benchmarks/server_bench.py, 100k-row CSV).
     """
+    import contextlib
+
     import pyarrow as pa
 
-    try:
+    with contextlib.suppress(
+        NotImplementedError
+    ):  # pyarrow built without jemalloc (ArrowNotImplementedError)
         pa.set_memory_pool(pa.jemalloc_memory_pool())
-    except NotImplementedError:  # pyarrow built without jemalloc (ArrowNotImplementedError)
-        pass

@@ -73,7 +73,7 @@ def remove_stale(folder: Path, prefix: str) -> None:
     """Delete our temp files in `folder` whose writing process no longer runs."""
     uid = os.getuid()
     for path in folder.glob(f"{prefix}*{TEMP_SUFFIX}"):
-        pid_text = path.name[len(prefix):].split(".", 1)[0]
+        pid_text = path.name[len(prefix) :].split(".", 1)[0]
         if not pid_text.isdigit() or _alive(int(pid_text)):
             continue
         with contextlib.suppress(OSError):

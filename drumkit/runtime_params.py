@@ -31,7 +31,9 @@ class RuntimeParameters:
         try:
             return json.loads(raw)["payload"]
         except (ValueError, KeyError, TypeError) as exc:
-            raise ValueError(f"Runtime parameter '{name}' is not valid JSON with a 'payload': {exc}") from None
+            raise ValueError(
+                f"Runtime parameter '{name}' is not valid JSON with a 'payload': {exc}"
+            ) from None
 
 
 def _check_value(definition: dict, value: Any) -> Any:
@@ -91,9 +93,13 @@ def load_runtime_params(values_file: Path, definitions: list[dict] | None) -> di
     try:
         values = yaml.safe_load(Path(values_file).read_text())
     except OSError as exc:
-        raise ConfigError(f"Cannot read runtime parameter values file {values_file}: {exc.strerror}") from None
+        raise ConfigError(
+            f"Cannot read runtime parameter values file {values_file}: {exc.strerror}"
+        ) from None
     except yaml.YAMLError as exc:
-        raise ConfigError(f"Runtime parameter values file {values_file} is not valid YAML{_where(exc)}") from None
+        raise ConfigError(
+            f"Runtime parameter values file {values_file} is not valid YAML{_where(exc)}"
+        ) from None
     if not values:
         raise ConfigError("Runtime parameter values YAML file is empty!")
     if not isinstance(values, dict):
@@ -104,7 +110,9 @@ def load_runtime_params(values_file: Path, definitions: list[dict] | None) -> di
         name = definition.get("fieldName")
         kind = definition.get("type")
         if not name or kind not in _TYPES:
-            raise ConfigError(f"Runtime parameter definition '{name or '?'}' needs a fieldName and a type in {sorted(_TYPES)}")
+            raise ConfigError(
+                f"Runtime parameter definition '{name or '?'}' needs a fieldName and a type in {sorted(_TYPES)}"
+            )
         if name in seen:
             raise ConfigError(f"Failed to load runtime parameter [{name}], duplicated definition")
         seen.add(name)

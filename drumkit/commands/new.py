@@ -17,10 +17,17 @@ import typer
 from drumkit.commands.report import error_console, escape, reported
 
 HELP = "Start a new model folder from a template."
-MODEL_HELP = "Create DIR (which must not exist) from a template: python (default), sklearn, unstructured or chat."
+MODEL_HELP = (
+    "Create DIR (which must not exist) from a template: python (default), sklearn, unstructured or chat."
+)
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 RENDERED_SUFFIXES = {".md", ".yaml", ".yml"}
-SAMPLES = {"python": "sample.csv", "sklearn": "sample.csv", "unstructured": "sample.txt", "chat": "sample.csv"}
+SAMPLES = {
+    "python": "sample.csv",
+    "sklearn": "sample.csv",
+    "unstructured": "sample.txt",
+    "chat": "sample.csv",
+}
 
 app = typer.Typer(help=HELP, no_args_is_help=True, add_completion=False)
 
@@ -36,10 +43,18 @@ class Template(str, Enum):
 
 @app.command("model", help=MODEL_HELP)
 def model(
-    directory: Annotated[Path | None, typer.Argument(help="The folder to create.", show_default=False)] = None,
-    code_dir: Annotated[Path | None, typer.Option("--code-dir", "-cd", help="DRUM's spelling of DIR.")] = None,
-    template: Annotated[str, typer.Option(
-        "--template", "-t", help=f"Which template to start from: {', '.join(t.value for t in Template)}.")] = "python",
+    directory: Annotated[
+        Path | None, typer.Argument(help="The folder to create.", show_default=False)
+    ] = None,
+    code_dir: Annotated[
+        Path | None, typer.Option("--code-dir", "-cd", help="DRUM's spelling of DIR.")
+    ] = None,
+    template: Annotated[
+        str,
+        typer.Option(
+            "--template", "-t", help=f"Which template to start from: {', '.join(t.value for t in Template)}."
+        ),
+    ] = "python",
     language: Annotated[str, typer.Option("--language", help="Only python is generated.")] = "python",
 ) -> None:
     """Create DIR from a template."""
@@ -54,13 +69,19 @@ def model(
         if target is None:
             raise UsageError("Missing the folder to create: drumkit new model DIR")
         if template not in {t.value for t in Template}:
-            raise UsageError(f"Unknown template '{template}'; choose one of {', '.join(t.value for t in Template)}")
-        command = " ".join(["drumkit new model", str(target)] + ([] if template == Template.python
-                                                                  else ["--template", template]))
+            raise UsageError(
+                f"Unknown template '{template}'; choose one of {', '.join(t.value for t in Template)}"
+            )
+        command = " ".join(
+            ["drumkit new model", str(target)]
+            + ([] if template == Template.python else ["--template", template])
+        )
         files = create_model_dir(target, template, command)
     console = error_console()
-    console.print(f"Created {escape(str(target))} from the '{template}' template: "
-                  f"{', '.join(sorted(p.name for p in files))}")
+    console.print(
+        f"Created {escape(str(target))} from the '{template}' template: "
+        f"{', '.join(sorted(p.name for p in files))}"
+    )
     console.print("Next: " + escape(next_steps(target, template)), soft_wrap=True)
 
 
@@ -99,7 +120,9 @@ def create_model_dir(target: Path, template: str, command: str) -> list[Path]:
 
     source = TEMPLATES_DIR / template
     if not source.is_dir():
-        raise UsageError(f"Unknown template '{template}'; choose one of {', '.join(t.value for t in Template)}")
+        raise UsageError(
+            f"Unknown template '{template}'; choose one of {', '.join(t.value for t in Template)}"
+        )
     if target.exists() or target.is_symlink():
         raise UsageError(f"The path {target} already exists! Please provide a non existing path!")
     parent = target.resolve().parent
@@ -131,4 +154,3 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
-

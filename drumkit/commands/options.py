@@ -49,8 +49,10 @@ REFUSED: dict[str, tuple[str, bool]] = {  # flag -> (reason, is a bare switch)
     "--triton-http-port": (_GPU, False),
     "--triton-grpc-port": (_GPU, False),
     "--sidecar": ("drumkit does not run as a DataRobot sidecar; run without it", True),
-    "--deployment-config": ("drumkit does not answer in DataRobot's PPS format; /predict/ answers DRUM's "
-                            "default JSON without it", False),
+    "--deployment-config": (
+        "drumkit does not answer in DataRobot's PPS format; /predict/ answers DRUM's default JSON without it",
+        False,
+    ),
 }
 
 
@@ -60,38 +62,129 @@ def _refused_name(flag: str) -> str:
 
 # name -> (annotation, default): the parameters `@model_command` adds to every model command.
 _SHARED: dict[str, tuple[Any, Any]] = {
-    "code_dir": (Annotated[Path | None, typer.Option(
-        "--code-dir", "-cd", envvar="CODE_DIR", help="The model folder (custom.py and/or an artifact).",
-        show_default="current directory")], None),
-    "target_type": (Annotated[str | None, typer.Option(
-        "--target-type", envvar="TARGET_TYPE", help=f"One of: {', '.join(TARGET_TYPE_NAMES)}.")], None),
-    "positive_class_label": (Annotated[str | None, typer.Option(
-        "--positive-class-label", envvar="POSITIVE_CLASS_LABEL", help="Binary: positive label.")], None),
-    "negative_class_label": (Annotated[str | None, typer.Option(
-        "--negative-class-label", envvar="NEGATIVE_CLASS_LABEL", help="Binary: negative label.")], None),
-    "class_labels": (Annotated[list[str] | None, typer.Option(
-        "--class-labels", envvar="CLASS_LABELS", help="Multiclass labels: --class-labels A B C.")], None),
-    "class_labels_file": (Annotated[Path | None, typer.Option(
-        "--class-labels-file", envvar="CLASS_LABELS_FILE", help="Multiclass labels, one a line.")], None),
-    "runtime_params_file": (Annotated[Path | None, typer.Option(
-        "--runtime-params-file", envvar="RUNTIME_PARAMS_FILE",
-        help="YAML values for runtimeParameterDefinitions.")], None),
-    "user_secrets_mount_path": (Annotated[str | None, typer.Option(
-        "--user-secrets-mount-path", envvar="USER_SECRETS_MOUNT_PATH",
-        help="Folder of user secret files (JSON, one per secret) for CustomTask.secrets.")], None),
-    "user_secrets_prefix": (Annotated[str | None, typer.Option(
-        "--user-secrets-prefix", envvar="USER_SECRETS_PREFIX",
-        help="Env var prefix of user secrets (PREFIX_NAME holds one secret as JSON).")], None),
-    "show_stacktrace": (Annotated[bool, typer.Option(
-        "--show-stacktrace", envvar="SHOW_STACKTRACE", help="Print the traceback of a failure.")], False),
-    "logging_level": (Annotated[str, typer.Option(
-        "--logging-level", "--log-level", help=f"Log level on stderr: {', '.join(LOGGING_LEVELS)}.")], "warning"),
-    "verbose": (Annotated[bool, typer.Option("--verbose", help="Log what drumkit does (info level).")], False),
-    "language": (Annotated[str | None, typer.Option(
-        "--language", help="Model language; drumkit runs python.", hidden=True)], None),
+    "code_dir": (
+        Annotated[
+            Path | None,
+            typer.Option(
+                "--code-dir",
+                "-cd",
+                envvar="CODE_DIR",
+                help="The model folder (custom.py and/or an artifact).",
+                show_default="current directory",
+            ),
+        ],
+        None,
+    ),
+    "target_type": (
+        Annotated[
+            str | None,
+            typer.Option(
+                "--target-type", envvar="TARGET_TYPE", help=f"One of: {', '.join(TARGET_TYPE_NAMES)}."
+            ),
+        ],
+        None,
+    ),
+    "positive_class_label": (
+        Annotated[
+            str | None,
+            typer.Option(
+                "--positive-class-label", envvar="POSITIVE_CLASS_LABEL", help="Binary: positive label."
+            ),
+        ],
+        None,
+    ),
+    "negative_class_label": (
+        Annotated[
+            str | None,
+            typer.Option(
+                "--negative-class-label", envvar="NEGATIVE_CLASS_LABEL", help="Binary: negative label."
+            ),
+        ],
+        None,
+    ),
+    "class_labels": (
+        Annotated[
+            list[str] | None,
+            typer.Option(
+                "--class-labels", envvar="CLASS_LABELS", help="Multiclass labels: --class-labels A B C."
+            ),
+        ],
+        None,
+    ),
+    "class_labels_file": (
+        Annotated[
+            Path | None,
+            typer.Option(
+                "--class-labels-file", envvar="CLASS_LABELS_FILE", help="Multiclass labels, one a line."
+            ),
+        ],
+        None,
+    ),
+    "runtime_params_file": (
+        Annotated[
+            Path | None,
+            typer.Option(
+                "--runtime-params-file",
+                envvar="RUNTIME_PARAMS_FILE",
+                help="YAML values for runtimeParameterDefinitions.",
+            ),
+        ],
+        None,
+    ),
+    "user_secrets_mount_path": (
+        Annotated[
+            str | None,
+            typer.Option(
+                "--user-secrets-mount-path",
+                envvar="USER_SECRETS_MOUNT_PATH",
+                help="Folder of user secret files (JSON, one per secret) for CustomTask.secrets.",
+            ),
+        ],
+        None,
+    ),
+    "user_secrets_prefix": (
+        Annotated[
+            str | None,
+            typer.Option(
+                "--user-secrets-prefix",
+                envvar="USER_SECRETS_PREFIX",
+                help="Env var prefix of user secrets (PREFIX_NAME holds one secret as JSON).",
+            ),
+        ],
+        None,
+    ),
+    "show_stacktrace": (
+        Annotated[
+            bool,
+            typer.Option(
+                "--show-stacktrace", envvar="SHOW_STACKTRACE", help="Print the traceback of a failure."
+            ),
+        ],
+        False,
+    ),
+    "logging_level": (
+        Annotated[
+            str,
+            typer.Option(
+                "--logging-level", "--log-level", help=f"Log level on stderr: {', '.join(LOGGING_LEVELS)}."
+            ),
+        ],
+        "warning",
+    ),
+    "verbose": (
+        Annotated[bool, typer.Option("--verbose", help="Log what drumkit does (info level).")],
+        False,
+    ),
+    "language": (
+        Annotated[
+            str | None, typer.Option("--language", help="Model language; drumkit runs python.", hidden=True)
+        ],
+        None,
+    ),
     **{
         _refused_name(flag): (
-            Annotated[bool, typer.Option(flag, hidden=True)] if switch
+            Annotated[bool, typer.Option(flag, hidden=True)]
+            if switch
             else Annotated[str | None, typer.Option(flag, hidden=True)],
             False if switch else None,
         )
@@ -130,7 +223,9 @@ class ModelOptions:
             if value not in (None, False):
                 raise UsageError(f"{flag}: {REFUSED[flag][0]}")
         if self.logging_level.lower() not in LOGGING_LEVELS:
-            raise UsageError(f"--logging-level {self.logging_level}: choose one of {', '.join(LOGGING_LEVELS)}")
+            raise UsageError(
+                f"--logging-level {self.logging_level}: choose one of {', '.join(LOGGING_LEVELS)}"
+            )
         if self.language and self.language.lower() != "python":
             raise UsageError(f"drumkit runs Python models only; --language {self.language} is not supported")
 
@@ -151,7 +246,9 @@ class ModelOptions:
         labels, labels_file = _flag_beats_other_env(flags.get("class_labels"), flags.get("class_labels_file"))
         flags.update(class_labels=tuple(labels) if labels else None, class_labels_file=labels_file)
         # DRUM's TARGET_NAME is an env var only: the prediction column of the LLM target types.
-        return ModelSettings(code_dir=self.folder(code_dir), target_name=os.environ.get("TARGET_NAME") or None, **flags)
+        return ModelSettings(
+            code_dir=self.folder(code_dir), target_name=os.environ.get("TARGET_NAME") or None, **flags
+        )
 
 
 def existing_file(path: Path) -> Path:
@@ -168,10 +265,15 @@ def model_command(func: Callable) -> Callable:
     from drumkit.commands.report import reported, setup_logging
 
     hints = typing.get_type_hints(func, include_extras=True)
-    own = [p.replace(annotation=hints.get(p.name, p.annotation))
-           for p in inspect.signature(func).parameters.values() if p.name != "model"]
-    shared = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=default)
-              for name, (annotation, default) in _SHARED.items()]
+    own = [
+        p.replace(annotation=hints.get(p.name, p.annotation))
+        for p in inspect.signature(func).parameters.values()
+        if p.name != "model"
+    ]
+    shared = [
+        inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=default)
+        for name, (annotation, default) in _SHARED.items()
+    ]
     refused = {_refused_name(flag): flag for flag in REFUSED}
 
     own_fields = {f.name for f in fields(ModelOptions)} - {"model_flags", "refused"}
@@ -179,7 +281,9 @@ def model_command(func: Callable) -> Callable:
     def command(**kwargs):
         values = {name: kwargs.pop(name) for name in _SHARED}
         given = {flag: values.pop(name) for name, flag in refused.items()}
-        model = ModelOptions(**{name: values.pop(name) for name in own_fields}, model_flags=values, refused=given)
+        model = ModelOptions(
+            **{name: values.pop(name) for name in own_fields}, model_flags=values, refused=given
+        )
         with reported(model.show_stacktrace):
             model.check()
         setup_logging(model.log_level)

@@ -22,30 +22,53 @@ def perf(
     input: Annotated[
         Path | None, typer.Option("--input", help="Data to send (default: validation.input in the metadata).")
     ] = None,
-    samples: Annotated[int | None, typer.Option("--samples", "-s", min=1, help="Rows per request (one case).")] = None,
-    iterations: Annotated[int | None, typer.Option("--iterations", "-i", min=1, help="Requests per case.")] = None,
+    samples: Annotated[
+        int | None, typer.Option("--samples", "-s", min=1, help="Rows per request (one case).")
+    ] = None,
+    iterations: Annotated[
+        int | None, typer.Option("--iterations", "-i", min=1, help="Requests per case.")
+    ] = None,
     max_workers: Annotated[
-        int | None, typer.Option("--max-workers", envvar="MAX_WORKERS", min=1, help="Server worker processes.")
+        int | None,
+        typer.Option("--max-workers", envvar="MAX_WORKERS", min=1, help="Server worker processes."),
     ] = None,
     timeout: Annotated[float, typer.Option("--timeout", min=1, help="Seconds allowed per case.")] = 600.0,
-    start_timeout: Annotated[float, typer.Option("--start-timeout", min=1, help="Seconds to wait for the server.")] = 60.0,
+    start_timeout: Annotated[
+        float, typer.Option("--start-timeout", min=1, help="Seconds to wait for the server.")
+    ] = 60.0,
     json_output: Annotated[bool, typer.Option("--json", help="Print the results as JSON on stdout.")] = False,
-    csv_file: Annotated[Path | None, typer.Option("--csv", help="Also write the results to this CSV file.")] = None,
-    in_server: Annotated[bool, typer.Option("--in-server", help="Show the server-side time per request too.")] = False,
+    csv_file: Annotated[
+        Path | None, typer.Option("--csv", help="Also write the results to this CSV file.")
+    ] = None,
+    in_server: Annotated[
+        bool, typer.Option("--in-server", help="Show the server-side time per request too.")
+    ] = False,
     url: Annotated[
-        str | None, typer.Option("--url", help="Measure this running server (http://HOST:PORT) instead of starting one.")
+        str | None,
+        typer.Option("--url", help="Measure this running server (http://HOST:PORT) instead of starting one."),
     ] = None,
     content_type: opt.ContentType = None,
     query: opt.Query = None,
-    production: Annotated[bool, typer.Option("--production", hidden=True, help="Accepted, as DRUM's; no effect.")] = False,
+    production: Annotated[
+        bool, typer.Option("--production", hidden=True, help="Accepted, as DRUM's; no effect.")
+    ] = False,
 ) -> None:
     """Start the model's server and measure it."""
     with reported(model.show_stacktrace), sigterm_as_interrupt():
         from drumkit.perf.run import PerfJob, run_perf
 
-        job = PerfJob(settings=model.settings(), input=input, samples=samples, iterations=iterations,
-                      max_workers=max_workers, timeout=timeout, start_timeout=start_timeout, url=url,
-                      content_type=content_type, query=query)
+        job = PerfJob(
+            settings=model.settings(),
+            input=input,
+            samples=samples,
+            iterations=iterations,
+            max_workers=max_workers,
+            timeout=timeout,
+            start_timeout=start_timeout,
+            url=url,
+            content_type=content_type,
+            query=query,
+        )
         with _live_progress() as (progress, console):
             report = run_perf(job, progress, say=lambda text: console.print(escape(text)))
     if csv_file is not None:
@@ -60,7 +83,6 @@ def perf(
     raise typer.Exit(report.exit_code)
 
 
-
 @contextlib.contextmanager
 def _live_progress():
     """One progress bar per case on stderr (a terminal only): yields the runner's callback (or None) and the
@@ -69,8 +91,13 @@ def _live_progress():
 
     from drumkit.commands.environment import progress_bar
 
-    with progress_bar(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                      transient=False) as bar:
+    with progress_bar(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        transient=False,
+    ) as bar:
         if bar is None:
             yield None, error_console()
             return
@@ -99,17 +126,33 @@ def _render(report, in_server: bool) -> None:
         _render_rows(report, in_server, console)
     for case in report.cases:
         if not case.ok:
-            console.print(f"[bold red]{escape(case.name)} failed:[/bold red] {escape(case.error or 'incomplete')}")
+            console.print(
+                f"[bold red]{escape(case.name)} failed:[/bold red] {escape(case.error or 'incomplete')}"
+            )
 
 
 def _render_chat(report, console) -> None:
     from rich import box
     from rich.table import Table
 
-    table = Table(title=f"drumkit perf: {report.title} (chat; times in seconds, client side)", title_justify="left",
-                  box=box.SIMPLE_HEAD)
-    headers = ["case", "iters", "TTFT p50", "TTFT p99", "ITL p50", "ITL p99", "tokens/s", "total p50", "total p99",
-               "RSS MB", "result"]
+    table = Table(
+        title=f"drumkit perf: {report.title} (chat; times in seconds, client side)",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+    )
+    headers = [
+        "case",
+        "iters",
+        "TTFT p50",
+        "TTFT p99",
+        "ITL p50",
+        "ITL p99",
+        "tokens/s",
+        "total p50",
+        "total p99",
+        "RSS MB",
+        "result",
+    ]
     for header in headers:
         table.add_column(header, justify="left" if header in ("case", "result") else "right", no_wrap=True)
     for case in report.cases:
@@ -118,7 +161,10 @@ def _render_chat(report, console) -> None:
         cells += [_fmt(row[k], 4) for k in ("ttft_p50_s", "ttft_p99_s", "itl_p50_s", "itl_p99_s")]
         cells.append(_fmt(row["tokens_per_s"], 1))
         cells += [_fmt(row[k], 4) for k in ("p50_s", "p99_s")]
-        cells += [_fmt(row["server_rss_mb"], 0), "[green]ok[/green]" if case.ok else "[bold red]FAILED[/bold red]"]
+        cells += [
+            _fmt(row["server_rss_mb"], 0),
+            "[green]ok[/green]" if case.ok else "[bold red]FAILED[/bold red]",
+        ]
         table.add_row(*cells)
     console.print(table)
 
@@ -127,8 +173,11 @@ def _render_rows(report, in_server: bool, console) -> None:
     from rich import box
     from rich.table import Table
 
-    table = Table(title=f"drumkit perf: {report.title} (times in seconds, client side)", title_justify="left",
-                  box=box.SIMPLE_HEAD)
+    table = Table(
+        title=f"drumkit perf: {report.title} (times in seconds, client side)",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+    )
     headers = ["size", "samples", "iters", "min", "avg", "p50", "p99", "max", "rows/s"]
     headers += ["server"] if in_server else []
     headers += ["RSS MB", "result"]

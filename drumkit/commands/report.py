@@ -44,7 +44,12 @@ def reported(show_stacktrace: bool = False) -> Iterator[None]:
         error_console().print("[red]Aborted.[/red]")
         raise typer.Exit(ExitStatus.INTERRUPTED) from None
     except (DrumkitError, CustomHTTPError) as exc:
-        _fail(exc, str(getattr(exc, "message", exc)), getattr(exc, "exit_code", ExitStatus.ERROR), show_stacktrace)
+        _fail(
+            exc,
+            str(getattr(exc, "message", exc)),
+            getattr(exc, "exit_code", ExitStatus.ERROR),
+            show_stacktrace,
+        )
     except Exception as exc:  # a bug in user code or ours: still one line, traceback on request
         _fail(exc, f"{type(exc).__name__}: {exc}", ExitStatus.ERROR, show_stacktrace)
 
@@ -70,7 +75,11 @@ def _fail(exc: BaseException, message: str, code: ExitStatus, show_stacktrace: b
         console.print("".join(traceback.format_exception(exc)), markup=False)
     one_line = " ".join(message.split())
     # The hint shares the error's line: a failure is exactly one line on stderr.
-    hint = " [dim](--show-stacktrace shows the traceback)[/dim]" if not show_stacktrace and code != ExitStatus.USAGE else ""
+    hint = (
+        " [dim](--show-stacktrace shows the traceback)[/dim]"
+        if not show_stacktrace and code != ExitStatus.USAGE
+        else ""
+    )
     console.print(f"[bold red]Error:[/bold red] {escape(one_line)}{hint}")
     raise typer.Exit(code) from None
 

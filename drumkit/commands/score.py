@@ -21,26 +21,69 @@ HELP = "Score a file or dataset with the model in --code-dir (CSV to stdout unle
 @opt.model_command
 def score(
     model: opt.ModelOptions,
-    input: Annotated[str, typer.Option(
-        "--input", help="CSV, .arrow/.feather, .parquet or .mtx file; or a folder, a glob or a URL (s3://...) of them.")],
-    output: Annotated[str | None, typer.Option(
-        "--output", help="A file (.csv, .parquet, .arrow; default stdout) or a folder of parts (ending in /).")] = None,
-    engine: Annotated[str, typer.Option("--engine", help="local (this process) or dask (a cluster).")] = "local",
-    scheduler: Annotated[str | None, typer.Option(
-        "--scheduler", envvar="DASK_SCHEDULER_ADDRESS", help="Dask: an existing scheduler, tcp://HOST:PORT.",
-        show_default="a local cluster")] = None,
-    workers: Annotated[int | None, typer.Option(
-        "--workers", help="Dask: worker processes of the local cluster.", show_default="CPU count")] = None,
-    blocksize: Annotated[str, typer.Option(
-        "--blocksize", help="Partition size of a dataset (64MiB, 500MB; 0 = whole files).")] = "64MiB",
-    output_format: Annotated[str | None, typer.Option(
-        "--output-format", help="Parts of a folder output: csv, parquet or arrow.", show_default="csv")] = None,
-    passthrough_columns: Annotated[list[str] | None, typer.Option(
-        "--passthrough-columns", metavar="<names>", help="Input columns copied beside the predictions: id,ts.")] = None,
-    passthrough_columns_set: Annotated[str | None, typer.Option(
-        "--passthrough-columns-set", metavar="all", help="'all': copy every input column beside the predictions.")] = None,
-    storage_options: Annotated[str | None, typer.Option(
-        "--storage-options", help='JSON options of the fsspec filesystem: \'{"endpoint_url": "..."}\'.')] = None,
+    input: Annotated[
+        str,
+        typer.Option(
+            "--input",
+            help="CSV, .arrow/.feather, .parquet or .mtx file; or a folder, a glob or a URL (s3://...) of them.",
+        ),
+    ],
+    output: Annotated[
+        str | None,
+        typer.Option(
+            "--output",
+            help="A file (.csv, .parquet, .arrow; default stdout) or a folder of parts (ending in /).",
+        ),
+    ] = None,
+    engine: Annotated[
+        str, typer.Option("--engine", help="local (this process) or dask (a cluster).")
+    ] = "local",
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            "--scheduler",
+            envvar="DASK_SCHEDULER_ADDRESS",
+            help="Dask: an existing scheduler, tcp://HOST:PORT.",
+            show_default="a local cluster",
+        ),
+    ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers", help="Dask: worker processes of the local cluster.", show_default="CPU count"
+        ),
+    ] = None,
+    blocksize: Annotated[
+        str, typer.Option("--blocksize", help="Partition size of a dataset (64MiB, 500MB; 0 = whole files).")
+    ] = "64MiB",
+    output_format: Annotated[
+        str | None,
+        typer.Option(
+            "--output-format", help="Parts of a folder output: csv, parquet or arrow.", show_default="csv"
+        ),
+    ] = None,
+    passthrough_columns: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--passthrough-columns",
+            metavar="<names>",
+            help="Input columns copied beside the predictions: id,ts.",
+        ),
+    ] = None,
+    passthrough_columns_set: Annotated[
+        str | None,
+        typer.Option(
+            "--passthrough-columns-set",
+            metavar="all",
+            help="'all': copy every input column beside the predictions.",
+        ),
+    ] = None,
+    storage_options: Annotated[
+        str | None,
+        typer.Option(
+            "--storage-options", help='JSON options of the fsspec filesystem: \'{"endpoint_url": "..."}\'.'
+        ),
+    ] = None,
     sparse_column_file: Annotated[
         Path | None, typer.Option("--sparse-column-file", help="Column names for a .mtx input, one a line.")
     ] = None,
@@ -72,19 +115,34 @@ def score(
             opt.existing_file(Path(input))  # an argparse error in DRUM (exit 2), like a missing --input
             predictor = Predictor.from_settings(settings)
             loaded = time.perf_counter()
-            job = ScoreJob(input=Path(input), output=Path(output) if output else None, sparse_colnames=colnames,
-                           content_type=content_type, query=query, passthrough=passthrough)
+            job = ScoreJob(
+                input=Path(input),
+                output=Path(output) if output else None,
+                sparse_colnames=colnames,
+                content_type=content_type,
+                query=query,
+                passthrough=passthrough,
+            )
             with _progress_bar(Path(input).name) as progress:
                 run_score(predictor, job, progress, stdout=real_stdout)  # type: ignore[arg-type]
         else:
-            dataset = DatasetJob(input=input, output=output, output_format=output_format,
-                                 blocksize=parse_bytes(blocksize), passthrough=passthrough, sparse_colnames=colnames,
-                                 content_type=content_type, query=query,
-                                 storage_options=_json_options(storage_options))
+            dataset = DatasetJob(
+                input=input,
+                output=output,
+                output_format=output_format,
+                blocksize=parse_bytes(blocksize),
+                passthrough=passthrough,
+                sparse_colnames=colnames,
+                content_type=content_type,
+                query=query,
+                storage_options=_json_options(storage_options),
+            )
             if workers is not None and workers < 1:
                 raise UsageError(f"--workers must be 1 or more, not {workers}")
             if engine == "dask" and not is_folder_output(output):
-                raise UsageError("--engine dask writes a folder of parts: give --output a folder (ending in /)")
+                raise UsageError(
+                    "--engine dask writes a folder of parts: give --output a folder (ending in /)"
+                )
             runner = _engine(engine, settings, scheduler, workers)
             try:
                 loaded = time.perf_counter()
@@ -98,9 +156,15 @@ def score(
             real_stdout.flush()
         if show_perf:
             done = time.perf_counter()
-            for name, seconds in (("Full time", done - started), ("Init time (incl model loading)", loaded - started),
-                                  ("Run time (incl reading CSV)", done - loaded)):
-                print(f"{name}:\n\tsec: min: {seconds:.3f}; avg: {seconds:.3f}; max: {seconds:.3f}", file=sys.stderr)
+            for name, seconds in (
+                ("Full time", done - started),
+                ("Init time (incl model loading)", loaded - started),
+                ("Run time (incl reading CSV)", done - loaded),
+            ):
+                print(
+                    f"{name}:\n\tsec: min: {seconds:.3f}; avg: {seconds:.3f}; max: {seconds:.3f}",
+                    file=sys.stderr,
+                )
 
 
 ENGINES = ("local", "dask")
@@ -151,8 +215,13 @@ def _progress_bar(name: str, unit: str = "bytes"):
     from drumkit.commands.environment import progress_bar
 
     count = DownloadColumn() if unit == "bytes" else MofNCompleteColumn()
-    with progress_bar(TextColumn("scoring {task.description}"), BarColumn(), count,
-                      TextColumn(unit if unit != "bytes" else ""), TimeRemainingColumn()) as bar:
+    with progress_bar(
+        TextColumn("scoring {task.description}"),
+        BarColumn(),
+        count,
+        TextColumn(unit if unit != "bytes" else ""),
+        TimeRemainingColumn(),
+    ) as bar:
         if bar is None:
             yield None
             return

@@ -13,25 +13,32 @@ import typer
 from drumkit.commands import options as opt
 from drumkit.commands.report import escape, reported
 
-HELP = "Check model-metadata.yaml and run the model checks (batch, nulls, determinism, row by row) on --input."
+HELP = (
+    "Check model-metadata.yaml and run the model checks (batch, nulls, determinism, row by row) on --input."
+)
 
 
 @opt.model_command
 def validate(
     model: opt.ModelOptions,
     ctx: typer.Context,
-    directory: Annotated[Path | None, typer.Argument(help="The code dir (same as --code-dir).", show_default=False)] = None,
+    directory: Annotated[
+        Path | None, typer.Argument(help="The code dir (same as --code-dir).", show_default=False)
+    ] = None,
     input: Annotated[
-        Path | None, typer.Option("--input", help="Data to check with (default: validation.input in the metadata).")
+        Path | None,
+        typer.Option("--input", help="Data to check with (default: validation.input in the metadata)."),
     ] = None,
     content_type: opt.ContentType = None,
     query: opt.Query = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print the report as JSON on stdout.")] = False,
     keep_failures: Annotated[
-        Path | None, typer.Option("--keep-failures", help="Write the datasets that broke a check into this folder.")
+        Path | None,
+        typer.Option("--keep-failures", help="Write the datasets that broke a check into this folder."),
     ] = None,
     deterministic: Annotated[
-        bool, typer.Option("--deterministic", help="Text models: check that the same prompt gives the same text.")
+        bool,
+        typer.Option("--deterministic", help="Text models: check that the same prompt gives the same text."),
     ] = False,
 ) -> None:
     """Check model-metadata.yaml and run the model checks on --input; exit 1 when any check fails."""
@@ -50,8 +57,14 @@ def validate(
         settings = model.settings(directory)
         if input is not None:
             opt.existing_file(input)
-        job = ValidationJob(settings=settings, input=input, content_type=content_type, query=query,
-                            keep_failures=keep_failures, deterministic=deterministic)
+        job = ValidationJob(
+            settings=settings,
+            input=input,
+            content_type=content_type,
+            query=query,
+            keep_failures=keep_failures,
+            deterministic=deterministic,
+        )
         with _progress() as progress:
             report = run_validation(job, progress)
     if json_output:
@@ -96,7 +109,11 @@ def _render(report, env) -> None:
         console.print(table)
     env.stdout.write("".join(line.rstrip() + "\n" for line in captured.get().splitlines()))
     failed = len(report.failures)
-    summary = "[green]All checks passed.[/green]" if not failed else f"[bold red]{failed} check(s) failed.[/bold red]"
+    summary = (
+        "[green]All checks passed.[/green]"
+        if not failed
+        else f"[bold red]{failed} check(s) failed.[/bold red]"
+    )
     console.print(summary)
     if report.input:
         console.print(f"[dim]input: {escape(report.input)}[/dim]")
@@ -106,8 +123,11 @@ def _item_line(item: dict) -> str:
     """`line 3, targetType: message` for a metadata problem, `feature=x: message` for a data check's row."""
     where = [f"line {item['line']}"] if item.get("line") else []
     where += [str(item["path"])] if item.get("path") else []
-    where += [f"{key}={value}" for key, value in item.items()
-              if key not in ("line", "path", "message", "severity") and value is not None]
+    where += [
+        f"{key}={value}"
+        for key, value in item.items()
+        if key not in ("line", "path", "message", "severity") and value is not None
+    ]
     severity = " (warning)" if item.get("severity") == "warning" else ""
     message = item.get("message")
     if message is None:

@@ -20,7 +20,9 @@ def prepare_imports() -> None:
     finder.install()
 
 
-def custom_task_hooks(task_class: Any, target_type: Any, secrets_mount_path: str | None, secrets_prefix: str | None):
+def custom_task_hooks(
+    task_class: Any, target_type: Any, secrets_mount_path: str | None, secrets_prefix: str | None
+):
     """The hook functions (`load_model` + `score` or `transform`) that run a CustomTask class, and their failure texts."""
     from drumkit.compat.custom_task import FAILURE_TEXT, task_hooks
 

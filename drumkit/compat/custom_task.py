@@ -30,8 +30,9 @@ def is_task_interface(task_class: Any) -> bool:
     return any(c.__name__ == _INTERFACE and c.__module__.split(".")[0] == _PACKAGE for c in mro)
 
 
-def task_hooks(task_class: Any, target_type: Any, secrets_mount_path: str | None,
-               secrets_prefix: str | None) -> dict[str, Callable]:
+def task_hooks(
+    task_class: Any, target_type: Any, secrets_mount_path: str | None, secrets_prefix: str | None
+) -> dict[str, Callable]:
     """`load_model` plus `score` (or `transform`) functions that drive the task class."""
     from drumkit.compat.secrets import load as load_secrets
     from drumkit.predictor.targets import TargetType
@@ -51,5 +52,8 @@ def task_hooks(task_class: Any, target_type: Any, secrets_mount_path: str | None
     if target_type is TargetType.TRANSFORM:
         return {"load_model": load_model, "transform": lambda X, model: model.transform(X)}
     if target_type in (TargetType.BINARY, TargetType.MULTICLASS):
-        return {"load_model": load_model, "score": lambda X, model, **kwargs: model.predict_proba(X, **kwargs)}
+        return {
+            "load_model": load_model,
+            "score": lambda X, model, **kwargs: model.predict_proba(X, **kwargs),
+        }
     return {"load_model": load_model, "score": lambda X, model, **kwargs: model.predict(X, **kwargs)}

@@ -29,7 +29,9 @@ def load(mount_path: str | None, prefix: str | None) -> dict:
     """Secrets by name; ModelLoadError in one line when one cannot be read."""
     if mount_path is not None and not os.path.isdir(mount_path):
         # As in DRUM: no folder, no mounted secrets (deployments may set the path before anything is mounted).
-        log.warning("The user secrets mount path %s is not a directory; no mounted secrets are loaded", mount_path)
+        log.warning(
+            "The user secrets mount path %s is not a directory; no mounted secrets are loaded", mount_path
+        )
     try:
         return _loader()(mount_path=mount_path, env_var_prefix=prefix)
     except Exception as exc:

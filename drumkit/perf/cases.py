@@ -26,7 +26,9 @@ def size_name(size: float) -> str:
     return f"{size / MIB:.1f}MB"
 
 
-def plan_cases(rows: int, file_size: int, samples: int | None = None, iterations: int | None = None) -> list[PerfCase]:
+def plan_cases(
+    rows: int, file_size: int, samples: int | None = None, iterations: int | None = None
+) -> list[PerfCase]:
     """DRUM's cases for an input of `rows` rows in `file_size` bytes (section 7), or the single -s/-i case."""
     rows = max(rows, 1)
     row_size = file_size / rows
@@ -44,4 +46,6 @@ def plan_cases(rows: int, file_size: int, samples: int | None = None, iterations
 
 def unstructured_case(file_size: int, iterations: int | None) -> PerfCase:
     """Unstructured models get one case: the input file as the body, `iterations` times."""
-    return PerfCase(size_name(file_size), 1, iterations if iterations is not None else DEFAULT_UNSTRUCTURED_ITERATIONS)
+    return PerfCase(
+        size_name(file_size), 1, iterations if iterations is not None else DEFAULT_UNSTRUCTURED_ITERATIONS
+    )

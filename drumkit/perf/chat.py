@@ -42,13 +42,17 @@ class ChatCaseResult(CaseResult):
         out.pop("rows_per_s", None)
         total_tokens, total_time = sum(self.tokens), sum(self.times)
         first, gaps = sorted(self.first_token), sorted(self.gaps)
-        out.update({
-            "streaming": self.streaming,
-            "tokens": total_tokens,
-            "tokens_per_s": total_tokens / total_time if total_time > 0 and self.tokens else None,
-            "ttft_p50_s": _pct(first, 50), "ttft_p99_s": _pct(first, 99),
-            "itl_p50_s": _pct(gaps, 50), "itl_p99_s": _pct(gaps, 99),
-        })
+        out.update(
+            {
+                "streaming": self.streaming,
+                "tokens": total_tokens,
+                "tokens_per_s": total_tokens / total_time if total_time > 0 and self.tokens else None,
+                "ttft_p50_s": _pct(first, 50),
+                "ttft_p99_s": _pct(first, 99),
+                "itl_p50_s": _pct(gaps, 50),
+                "itl_p99_s": _pct(gaps, 99),
+            }
+        )
         return out
 
 
@@ -68,7 +72,9 @@ def load_prompts(path: Path | None) -> list[str]:
         from drumkit.predictor import codecs
 
         frame = codecs.decode(path.read_bytes(), codecs.format_for_filename(path.name))
-        column = next((c for c in PROMPT_COLUMNS if c in frame.columns), frame.columns[0] if frame.shape[1] else None)
+        column = next(
+            (c for c in PROMPT_COLUMNS if c in frame.columns), frame.columns[0] if frame.shape[1] else None
+        )
         prompts = [str(v) for v in frame[column].dropna().tolist()] if column is not None else []
     if not prompts:
         raise UsageError(f"{path} has no prompts to send")
@@ -77,12 +83,21 @@ def load_prompts(path: Path | None) -> list[str]:
 
 def chat_body(model: str, prompt: str, stream: bool) -> bytes:
     """A one-message chat.completions request."""
-    return json.dumps({"model": model, "messages": [{"role": "user", "content": prompt}], "stream": stream}).encode()
+    return json.dumps(
+        {"model": model, "messages": [{"role": "user", "content": prompt}], "stream": stream}
+    ).encode()
 
 
-def run_chat_case(client: HttpClient, model: str, prompts: list[str], iterations: int, stream: bool, timeout: float,
-                  progress: Callable[[Any, int], None] | None = None,
-                  alive: Callable[[], bool] | None = None) -> ChatCaseResult:
+def run_chat_case(
+    client: HttpClient,
+    model: str,
+    prompts: list[str],
+    iterations: int,
+    stream: bool,
+    timeout: float,
+    progress: Callable[[Any, int], None] | None = None,
+    alive: Callable[[], bool] | None = None,
+) -> ChatCaseResult:
     """Send `iterations` chat requests (cycling through the prompts) and time each one."""
     name = "chat, streamed" if stream else "chat, whole"
     result = ChatCaseResult(name, 1, iterations, streaming=stream)
@@ -91,14 +106,19 @@ def run_chat_case(client: HttpClient, model: str, prompts: list[str], iterations
     for i in range(iterations):
         remaining = deadline - time.monotonic()
         if remaining <= 0:
-            result.error = f"timed out after {timeout:g}s ({len(result.times)} of {iterations} iterations done)"
+            result.error = (
+                f"timed out after {timeout:g}s ({len(result.times)} of {iterations} iterations done)"
+            )
             break
         body = chat_body(model, prompts[i % len(prompts)], stream)
         try:
             sample = _one_request(client, body, stream, remaining)
         except (OSError, http.client.HTTPException) as exc:
-            result.error = ("the server exited during the case" if alive is not None and not alive()
-                            else f"connection failed: {type(exc).__name__}: {exc}")
+            result.error = (
+                "the server exited during the case"
+                if alive is not None and not alive()
+                else f"connection failed: {type(exc).__name__}: {exc}"
+            )
             break
         except ValueError as exc:
             result.error = str(exc)
@@ -114,9 +134,14 @@ def run_chat_case(client: HttpClient, model: str, prompts: list[str], iterations
     return result
 
 
-def _one_request(client: HttpClient, body: bytes, stream: bool, timeout: float) -> tuple[float, float, list[float], int]:
+def _one_request(
+    client: HttpClient, body: bytes, stream: bool, timeout: float
+) -> tuple[float, float, list[float], int]:
     """(total seconds, first-token seconds, gaps between tokens, tokens) of one request; ValueError on a bad answer."""
-    headers = {"Content-Type": "application/json", "Accept": "text/event-stream" if stream else "application/json"}
+    headers = {
+        "Content-Type": "application/json",
+        "Accept": "text/event-stream" if stream else "application/json",
+    }
     started = time.perf_counter()
     response = client.open("POST", CHAT_PATH, body=body, headers=headers, timeout=timeout)
     try:
@@ -156,7 +181,9 @@ def _read_events(response, started: float) -> tuple[list[float], int | None]:
             raise ValueError("a stream event is not a JSON object")
         if chunk.get("error"):
             error = chunk["error"]
-            raise ValueError(f"the stream failed: {error.get('message') if isinstance(error, dict) else error}")
+            raise ValueError(
+                f"the stream failed: {error.get('message') if isinstance(error, dict) else error}"
+            )
         choices = chunk.get("choices")
         if not isinstance(choices, list):
             choices = []

@@ -21,8 +21,14 @@ class HttpClient:
         self.prefix = parts.path.rstrip("/")
         self._conn: http.client.HTTPConnection | None = None
 
-    def request(self, method: str, path: str, body: bytes | None = None, headers: dict | None = None,
-                timeout: float | None = 30.0) -> tuple[int, bytes]:
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: bytes | None = None,
+        headers: dict | None = None,
+        timeout: float | None = 30.0,
+    ) -> tuple[int, bytes]:
         """(status, body) of one request; OSError/HTTPException on a broken connection or timeout."""
         if self._conn is None:
             self._conn = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
@@ -37,8 +43,14 @@ class HttpClient:
             self.close()
             raise
 
-    def open(self, method: str, path: str, body: bytes | None = None, headers: dict | None = None,
-             timeout: float | None = 30.0) -> http.client.HTTPResponse:
+    def open(
+        self,
+        method: str,
+        path: str,
+        body: bytes | None = None,
+        headers: dict | None = None,
+        timeout: float | None = 30.0,
+    ) -> http.client.HTTPResponse:
         """Send a request and return the response unread, to read it as it arrives (the caller closes it)."""
         conn = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
         try:

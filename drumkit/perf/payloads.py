@@ -26,8 +26,10 @@ class CsvRows:
         lines = [line + "\n" for line in body.split("\n") if line]
         if len(lines) != len(frame):
             # Quoted values span lines: encode row by row (slower, still exact).
-            lines = [frame.iloc[i:i + 1].to_csv(index=False, header=False, lineterminator="\n")
-                     for i in range(len(frame))]
+            lines = [
+                frame.iloc[i : i + 1].to_csv(index=False, header=False, lineterminator="\n")
+                for i in range(len(frame))
+            ]
         return cls((header + "\n").encode("utf-8"), [line.encode("utf-8") for line in lines], frame.shape[1])
 
     @property

@@ -10,8 +10,24 @@ from typing import Any
 
 from drumkit.status import ExitStatus
 
-CSV_FIELDS = ("name", "samples", "iterations", "completed", "min_s", "avg_s", "p50_s", "p99_s", "max_s", "total_s",
-              "rows_per_s", "server_avg_s", "server_rss_mb", "total_physical_mb", "status", "error")
+CSV_FIELDS = (
+    "name",
+    "samples",
+    "iterations",
+    "completed",
+    "min_s",
+    "avg_s",
+    "p50_s",
+    "p99_s",
+    "max_s",
+    "total_s",
+    "rows_per_s",
+    "server_avg_s",
+    "server_rss_mb",
+    "total_physical_mb",
+    "status",
+    "error",
+)
 
 
 def percentile(sorted_values: list[float], q: float) -> float:
@@ -49,16 +65,34 @@ class CaseResult:
             return dict.fromkeys(("min_s", "avg_s", "p50_s", "p99_s", "max_s", "total_s", "rows_per_s"))
         total = sum(ordered)
         avg = total / len(ordered)
-        return {"min_s": ordered[0], "avg_s": avg, "p50_s": percentile(ordered, 50), "p99_s": percentile(ordered, 99),
-                "max_s": ordered[-1], "total_s": total, "rows_per_s": self.samples / avg if avg > 0 else None}
+        return {
+            "min_s": ordered[0],
+            "avg_s": avg,
+            "p50_s": percentile(ordered, 50),
+            "p99_s": percentile(ordered, 99),
+            "max_s": ordered[-1],
+            "total_s": total,
+            "rows_per_s": self.samples / avg if avg > 0 else None,
+        }
 
     def to_dict(self) -> dict[str, Any]:
         """A flat JSON/CSV-ready view."""
-        out = {"name": self.name, "samples": self.samples, "iterations": self.iterations, "completed": len(self.times)}
+        out = {
+            "name": self.name,
+            "samples": self.samples,
+            "iterations": self.iterations,
+            "completed": len(self.times),
+        }
         out.update(self.summary())
-        out.update({"server_avg_s": self.server_avg_s, "server_rss_mb": self.server_rss_mb,
-                    "total_physical_mb": self.total_physical_mb, "status": "ok" if self.ok else "failed",
-                    "error": self.error})
+        out.update(
+            {
+                "server_avg_s": self.server_avg_s,
+                "server_rss_mb": self.server_rss_mb,
+                "total_physical_mb": self.total_physical_mb,
+                "status": "ok" if self.ok else "failed",
+                "error": self.error,
+            }
+        )
         return out
 
 

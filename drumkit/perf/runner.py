@@ -37,8 +37,14 @@ def unstructured_target(body: bytes, content_type: str, query: str | None) -> Ta
     return Target(path, content_type, lambda _samples: body, expect_rows=False)
 
 
-def run_case(client: HttpClient, target: Target, case: PerfCase, timeout: float,
-             progress: Progress | None = None, alive: Callable[[], bool] | None = None) -> CaseResult:
+def run_case(
+    client: HttpClient,
+    target: Target,
+    case: PerfCase,
+    timeout: float,
+    progress: Progress | None = None,
+    alive: Callable[[], bool] | None = None,
+) -> CaseResult:
     """Time `case.iterations` requests; the first failure ends the case with the reason."""
     result = CaseResult(case.name, case.samples, case.iterations)
     body = target.make_body(case.samples)
@@ -48,11 +54,15 @@ def run_case(client: HttpClient, target: Target, case: PerfCase, timeout: float,
     for _ in range(case.iterations):
         remaining = deadline - time.monotonic()
         if remaining <= 0:
-            result.error = f"timed out after {timeout:g}s ({len(result.times)} of {case.iterations} iterations done)"
+            result.error = (
+                f"timed out after {timeout:g}s ({len(result.times)} of {case.iterations} iterations done)"
+            )
             break
         started = time.perf_counter()
         try:
-            status, answer = client.request("POST", target.path, body=body, headers=headers, timeout=remaining)
+            status, answer = client.request(
+                "POST", target.path, body=body, headers=headers, timeout=remaining
+            )
         except (OSError, http.client.HTTPException) as exc:
             result.error = _connection_error(exc, timeout, alive)
             break

@@ -57,13 +57,25 @@ class ServerProcess:
     def start(self) -> None:
         """Launch the child and wait (polling /ping/, bounded by start_timeout) until it answers."""
         self.port = free_port(self.host)
-        command = [sys.executable, "-m", "drumkit", "server", "--address", f"{self.host}:{self.port}",
-                   *self.server_args]
+        command = [
+            sys.executable,
+            "-m",
+            "drumkit",
+            "server",
+            "--address",
+            f"{self.host}:{self.port}",
+            *self.server_args,
+        ]
         # An anonymous temp file (gone when closed) holds the child's output without a pipe that could fill up.
         self._log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in stop()
         # Its own session: Ctrl+C in the terminal reaches perf only, and perf stops the child in order.
-        self.proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT,
-                                     start_new_session=True)
+        self.proc = subprocess.Popen(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         try:
             self._wait_ready()
         except BaseException:
@@ -79,10 +91,14 @@ class ServerProcess:
             while True:
                 code = proc.poll()
                 if code is not None:
-                    raise ModelLoadError(f"drumkit server exited with code {code} before it answered: {self.output_tail()}")
+                    raise ModelLoadError(
+                        f"drumkit server exited with code {code} before it answered: {self.output_tail()}"
+                    )
                 if time.monotonic() > deadline:
-                    raise ModelLoadError(f"drumkit server did not answer /ping/ within {self.start_timeout:g}s: "
-                                         f"{self.output_tail() or 'no output'}")
+                    raise ModelLoadError(
+                        f"drumkit server did not answer /ping/ within {self.start_timeout:g}s: "
+                        f"{self.output_tail() or 'no output'}"
+                    )
                 try:
                     status, _ = client.request("GET", "/ping/", timeout=1.0)
                     if status == 200:
@@ -134,7 +150,9 @@ class ServerProcess:
         try:
             import psutil
 
-            return psutil.Process(self.proc.pid).children(recursive=True) if self.proc and self.alive() else []
+            return (
+                psutil.Process(self.proc.pid).children(recursive=True) if self.proc and self.alive() else []
+            )
         except Exception:
             return []
 
@@ -161,8 +179,12 @@ def server_arguments(settings, *, max_workers: int | None) -> list[str]:
     if settings.target_type:
         args += ["--target-type", settings.target_type]
     if settings.positive_class_label is not None and settings.negative_class_label is not None:
-        args += ["--positive-class-label", settings.positive_class_label,
-                 "--negative-class-label", settings.negative_class_label]
+        args += [
+            "--positive-class-label",
+            settings.positive_class_label,
+            "--negative-class-label",
+            settings.negative_class_label,
+        ]
     for label in settings.class_labels or ():
         args += ["--class-labels", label]
     if settings.class_labels_file:

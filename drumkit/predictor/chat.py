@@ -40,7 +40,9 @@ class ChatReply:
         return self.chunks is not None
 
 
-def call_chat(chat: Callable, model: Any, params: Mapping[str, Any], headers: Mapping[str, str] | None) -> ChatReply:
+def call_chat(
+    chat: Callable, model: Any, params: Mapping[str, Any], headers: Mapping[str, str] | None
+) -> ChatReply:
     """Call `chat(params, model[, headers=...])` and check its answer is a completion or chunks (DRUM 3)."""
     result = _run(chat, params, model, **_header_kwargs(chat, headers))
     if _kind(result) == COMPLETION:
@@ -106,7 +108,9 @@ def _header_kwargs(chat: Callable, headers: Mapping[str, str] | None) -> dict:
         parameters = inspect.signature(chat).parameters.values()
     except (TypeError, ValueError):
         return {}
-    takes_more = any(p.kind is p.VAR_KEYWORD or p.name == "headers" for p in parameters) or len(parameters) > 2
+    takes_more = (
+        any(p.kind is p.VAR_KEYWORD or p.name == "headers" for p in parameters) or len(parameters) > 2
+    )
     return {"headers": dict(headers or {})} if takes_more else {}
 
 
@@ -115,7 +119,9 @@ def _kind(value: Any) -> str | None:
     if isinstance(value, Mapping):
         kind = value.get("object")
         if kind is None and "choices" in value:
-            kind = CHUNK if any("delta" in c for c in value["choices"] if isinstance(c, Mapping)) else COMPLETION
+            kind = (
+                CHUNK if any("delta" in c for c in value["choices"] if isinstance(c, Mapping)) else COMPLETION
+            )
         return kind if kind in (COMPLETION, CHUNK) else None
     if type(value).__name__ == "ChatCompletionChunk":
         return CHUNK
@@ -164,7 +170,9 @@ def _model_entry(value: Any) -> dict | None:
         return {"id": value, "object": "model", "created": LLM_ID_CREATED, "owned_by": LLM_ID_OWNER}
     kind = value.get("object") if isinstance(value, Mapping) else getattr(value, "object", None)
     if kind != "model":
-        log.warning("get_supported_llm_models returned %s, which is not a model; it is left out", type(value).__name__)
+        log.warning(
+            "get_supported_llm_models returned %s, which is not a model; it is left out", type(value).__name__
+        )
         return None
     return as_dict(value)
 

@@ -43,11 +43,17 @@ def scan_code_dir(
             raise ModelLoadError(f"Found too many custom hook files: {[str(p) for p in nested]}")
         custom = nested[0] if nested else None
     top_files = [p for p in path.iterdir() if p.is_file()]
-    artifacts = tuple(sorted(
-        p for p in top_files if p.suffix.lower() in artifact_extensions and (accepts is None or accepts(p))
-    ))
+    artifacts = tuple(
+        sorted(
+            p
+            for p in top_files
+            if p.suffix.lower() in artifact_extensions and (accepts is None or accepts(p))
+        )
+    )
     if custom is None and not artifacts:
-        other = sorted({_OTHER_LANGUAGE[p.suffix.lower()] for p in top_files if p.suffix.lower() in _OTHER_LANGUAGE})
+        other = sorted(
+            {_OTHER_LANGUAGE[p.suffix.lower()] for p in top_files if p.suffix.lower() in _OTHER_LANGUAGE}
+        )
         if other:
             raise ModelLoadError(
                 f"drumkit runs Python models only, but {path} holds {' and '.join(other)} model files "

@@ -12,8 +12,17 @@ from typing import Any
 
 from drumkit.errors import CustomHTTPError, HookError, ModelLoadError
 
-HOOK_NAMES = ("init", "load_model", "read_input_data", "transform", "score", "post_process", "score_unstructured",
-              "chat", "get_supported_llm_models")
+HOOK_NAMES = (
+    "init",
+    "load_model",
+    "read_input_data",
+    "transform",
+    "score",
+    "post_process",
+    "score_unstructured",
+    "chat",
+    "get_supported_llm_models",
+)
 # DRUM passes these hooks' exceptions on as they are: the message is the exception text itself.
 _UNWRAPPED = ("score_unstructured", "chat", "get_supported_llm_models")
 # Modules a code dir may import that come with a drumkit extra: module -> extra.
@@ -33,8 +42,12 @@ _FAILURE_TEXT = {
 class Hooks:
     """The hook functions a `custom.py` defines (any may be missing)."""
 
-    def __init__(self, functions: dict[str, Callable], source: Path | None = None,
-                 failure_text: dict[str, str] | None = None):
+    def __init__(
+        self,
+        functions: dict[str, Callable],
+        source: Path | None = None,
+        failure_text: dict[str, str] | None = None,
+    ):
         self._functions = functions
         self.source = source
         self._failure_text = {**_FAILURE_TEXT, **(failure_text or {})}
@@ -72,8 +85,12 @@ class Hooks:
         return len(inspect.signature(self._functions["transform"]).parameters)
 
 
-def load_hooks(custom_py: Path | None, target_type: Any = None, secrets_mount_path: str | None = None,
-               secrets_prefix: str | None = None) -> Hooks:
+def load_hooks(
+    custom_py: Path | None,
+    target_type: Any = None,
+    secrets_mount_path: str | None = None,
+    secrets_prefix: str | None = None,
+) -> Hooks:
     """Import `custom.py` as module `custom` (its folder first on sys.path, as in DRUM).
 
     A module defining `CustomTask` is run through that class (DRUM's custom task interface) instead of hooks.
@@ -103,7 +120,9 @@ def load_hooks(custom_py: Path | None, target_type: Any = None, secrets_mount_pa
         raise ModelLoadError(f"Failed loading hooks from [{custom_py}] : {exc}{_extra_hint(exc)}") from exc
     task_class = getattr(module, "CustomTask", None)
     if task_class is not None:
-        functions, failure_text = compat.custom_task_hooks(task_class, target_type, secrets_mount_path, secrets_prefix)
+        functions, failure_text = compat.custom_task_hooks(
+            task_class, target_type, secrets_mount_path, secrets_prefix
+        )
         return Hooks(functions, custom_py, failure_text)
     functions = {name: getattr(module, name) for name in HOOK_NAMES if callable(getattr(module, name, None))}
     return Hooks(functions, custom_py)

@@ -26,8 +26,10 @@ def load_metadata(code_dir: Path) -> dict | None:
     data = yaml.load(text, Loader=yaml.BaseLoader)
     target_type = data.get("targetType")
     if target_type not in TARGET_TYPE_NAMES:
-        raise ConfigError(f"{METADATA_FILE}: DRUM knows target type '{target_type}' but drumkit cannot run it "
-                          f"(it runs {', '.join(TARGET_TYPE_NAMES)})")
+        raise ConfigError(
+            f"{METADATA_FILE}: DRUM knows target type '{target_type}' but drumkit cannot run it "
+            f"(it runs {', '.join(TARGET_TYPE_NAMES)})"
+        )
     return data
 
 
@@ -36,5 +38,9 @@ def describe(problems: list[Problem]) -> str:
     # A misspelt key (with its suggestion) explains the required key it leaves missing: show it first.
     first = sorted(problems, key=lambda p: "required key(s)" in p.message)[0]
     where = ", ".join(x for x in (METADATA_FILE, f"line {first.line}" if first.line else "", first.path) if x)
-    more = f" ({len(problems) - 1} more problem(s): `drumkit validate` lists them all)" if len(problems) > 1 else ""
+    more = (
+        f" ({len(problems) - 1} more problem(s): `drumkit validate` lists them all)"
+        if len(problems) > 1
+        else ""
+    )
     return f"{where}: {first.message}{more}"

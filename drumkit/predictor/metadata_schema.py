@@ -20,8 +20,17 @@ METADATA_FILE = "model-metadata.yaml"
 
 # DRUM 1.18.1 accepts these target types; drumkit runs those of TargetType.
 DRUM_TARGET_TYPES = (
-    "regression", "binary", "multiclass", "multilabel", "anomaly", "transform", "unstructured",
-    "textgeneration", "geopoint", "vectordatabase", "agenticworkflow",
+    "regression",
+    "binary",
+    "multiclass",
+    "multilabel",
+    "anomaly",
+    "transform",
+    "unstructured",
+    "textgeneration",
+    "geopoint",
+    "vectordatabase",
+    "agenticworkflow",
 )
 MODEL_KINDS = ("inference", "training")
 TRUE_WORDS = ("yes", "true", "on", "1", "y")
@@ -32,20 +41,45 @@ FIELDS = ("data_types", "sparse", "number_of_columns", "contains_missing")
 DATA_VALUES = ("NUM", "TXT", "CAT", "IMG", "DATE", "DATE_DURATION", "COUNT_DICT", "GEO")
 NON_NUMERIC_CONDITIONS = ("EQUALS", "IN", "NOT_EQUALS", "NOT_IN")
 ALL_CONDITIONS = (*NON_NUMERIC_CONDITIONS, "GREATER_THAN", "LESS_THAN", "NOT_GREATER_THAN", "NOT_LESS_THAN")
-SINGLE_VALUE_CONDITIONS = ("EQUALS", "NOT_EQUALS", "GREATER_THAN", "NOT_GREATER_THAN", "LESS_THAN", "NOT_LESS_THAN")
+SINGLE_VALUE_CONDITIONS = (
+    "EQUALS",
+    "NOT_EQUALS",
+    "GREATER_THAN",
+    "NOT_GREATER_THAN",
+    "LESS_THAN",
+    "NOT_LESS_THAN",
+)
 ZERO_COLUMNS_OK = ("NOT_IN", "NOT_EQUALS", "NOT_LESS_THAN", "GREATER_THAN")
-CONDITIONS = {"data_types": NON_NUMERIC_CONDITIONS, "sparse": ("EQUALS",),
-              "number_of_columns": ALL_CONDITIONS, "contains_missing": ("EQUALS",)}
+CONDITIONS = {
+    "data_types": NON_NUMERIC_CONDITIONS,
+    "sparse": ("EQUALS",),
+    "number_of_columns": ALL_CONDITIONS,
+    "contains_missing": ("EQUALS",),
+}
 VALUES = {
-    "input_requirements": {"data_types": DATA_VALUES, "sparse": ("FORBIDDEN", "SUPPORTED", "REQUIRED"),
-                           "contains_missing": ("FORBIDDEN", "SUPPORTED")},
-    "output_requirements": {"data_types": DATA_VALUES, "sparse": ("NEVER", "DYNAMIC", "ALWAYS", "IDENTITY"),
-                            "contains_missing": ("NEVER", "DYNAMIC")},
+    "input_requirements": {
+        "data_types": DATA_VALUES,
+        "sparse": ("FORBIDDEN", "SUPPORTED", "REQUIRED"),
+        "contains_missing": ("FORBIDDEN", "SUPPORTED"),
+    },
+    "output_requirements": {
+        "data_types": DATA_VALUES,
+        "sparse": ("NEVER", "DYNAMIC", "ALWAYS", "IDENTITY"),
+        "contains_missing": ("NEVER", "DYNAMIC"),
+    },
 }
 
 RUNTIME_PARAM_TYPES = ("string", "boolean", "numeric", "credential", "deployment")
-RUNTIME_PARAM_KEYS = ("fieldName", "type", "defaultValue", "allowEmpty", "minValue", "maxValue", "description",
-                      "credentialType")
+RUNTIME_PARAM_KEYS = (
+    "fieldName",
+    "type",
+    "defaultValue",
+    "allowEmpty",
+    "minValue",
+    "maxValue",
+    "description",
+    "credentialType",
+)
 HYPERPARAMETER_TYPES = ("int", "float", "string", "select", "multi")
 HYPERPARAMETER_NAME = re.compile(r"^([a-zA-Z]+[a-zA-Z_]*[a-zA-Z]+|[a-zA-Z]+)$")
 
@@ -92,7 +126,9 @@ class _Checker:
         self.problems.append(Problem(path, _line(node_or_line), message, "warning"))
 
     # shapes
-    def mapping(self, node, path: str, keys: dict[str, bool] | None = None, *, open_keys: bool = False) -> dict | None:
+    def mapping(
+        self, node, path: str, keys: dict[str, bool] | None = None, *, open_keys: bool = False
+    ) -> dict | None:
         """A mapping's {key: value node}; unknown keys are errors (with a suggestion) unless open_keys."""
         import yaml
 
@@ -130,7 +166,9 @@ class _Checker:
             return None
         self._flow(node, path)
         if not node.value:
-            self.error(path, node, "is an empty list; DRUM's strictyaml refuses empty lists, remove the key instead")
+            self.error(
+                path, node, "is an empty list; DRUM's strictyaml refuses empty lists, remove the key instead"
+            )
         return list(node.value)
 
     def scalar(self, node, path: str) -> str | None:
@@ -173,14 +211,20 @@ class _Checker:
         if text is None:
             return None
         if text not in choices:
-            self.error(path, node, f"{what} '{text}' is not one of {', '.join(choices)}{did_you_mean(text, choices)}")
+            self.error(
+                path, node, f"{what} '{text}' is not one of {', '.join(choices)}{did_you_mean(text, choices)}"
+            )
             return None
         return text
 
     def _flow(self, node, path: str) -> None:
         if getattr(node, "flow_style", False):
-            self.error(path, node, "uses flow style ([...] or {...}); DRUM's strictyaml refuses it, write a block "
-                                   "list/mapping instead")
+            self.error(
+                path,
+                node,
+                "uses flow style ([...] or {...}); DRUM's strictyaml refuses it, write a block "
+                "list/mapping instead",
+            )
 
 
 def _line(node_or_line) -> int | None:
@@ -208,14 +252,32 @@ def _join(path: str, key) -> str:
 
 # ---- the schema -------------------------------------------------------------------------------
 TOP_LEVEL = {
-    "name": True, "type": True, "targetType": True, "environmentID": False, "modelID": False,
-    "description": False, "majorVersion": False, "validation": False, "inferenceModel": False,
-    "trainingModel": False, "hyperparameters": False, "typeSchema": False, "customPredictor": False,
-    "runtimeParameterDefinitions": False, "userCredentialSpecifications": False, "lazyLoading": False,
+    "name": True,
+    "type": True,
+    "targetType": True,
+    "environmentID": False,
+    "modelID": False,
+    "description": False,
+    "majorVersion": False,
+    "validation": False,
+    "inferenceModel": False,
+    "trainingModel": False,
+    "hyperparameters": False,
+    "typeSchema": False,
+    "customPredictor": False,
+    "runtimeParameterDefinitions": False,
+    "userCredentialSpecifications": False,
+    "lazyLoading": False,
     "inputSchema": False,
 }
-INFERENCE_KEYS = {"targetName": False, "positiveClassLabel": False, "negativeClassLabel": False,
-                  "classLabels": False, "classLabelsFile": False, "predictionThreshold": False}
+INFERENCE_KEYS = {
+    "targetName": False,
+    "positiveClassLabel": False,
+    "negativeClassLabel": False,
+    "classLabels": False,
+    "classLabelsFile": False,
+    "predictionThreshold": False,
+}
 
 
 def check_metadata_text(text: str, code_dir: Path | None = None) -> list[Problem]:
@@ -268,16 +330,28 @@ def _check_top(c: _Checker, top: dict) -> None:
         c.boolean(top["majorVersion"], "majorVersion")
     kind = c.scalar(top["type"], "type") if "type" in top else None
     if kind is not None and kind not in MODEL_KINDS:
-        c.warn("type", top["type"], f"'{kind}' is neither 'inference' nor 'training', so DRUM skips the label checks"
-                                    f"{did_you_mean(kind, MODEL_KINDS)}")
+        c.warn(
+            "type",
+            top["type"],
+            f"'{kind}' is neither 'inference' nor 'training', so DRUM skips the label checks"
+            f"{did_you_mean(kind, MODEL_KINDS)}",
+        )
     target = None
     if "targetType" in top:
         target = c.choice(top["targetType"], "targetType", DRUM_TARGET_TYPES, "target type")
         if target is not None and target not in TARGET_TYPE_NAMES:
-            c.warn("targetType", top["targetType"], f"DRUM knows target type '{target}' but drumkit cannot run it")
+            c.warn(
+                "targetType",
+                top["targetType"],
+                f"DRUM knows target type '{target}' but drumkit cannot run it",
+            )
     if "validation" in top:
         _check_validation(c, top["validation"])
-    inference = c.mapping(top["inferenceModel"], "inferenceModel", INFERENCE_KEYS) if "inferenceModel" in top else None
+    inference = (
+        c.mapping(top["inferenceModel"], "inferenceModel", INFERENCE_KEYS)
+        if "inferenceModel" in top
+        else None
+    )
     if inference is not None:
         _check_inference_values(c, inference, target)
     if kind == "inference" and target is not None:
@@ -328,15 +402,25 @@ def _check_inference_values(c: _Checker, inference: dict, target: str | None) ->
         # DRUM types this Int, so 0.5 fails there (a DRUM bug); a float in [0, 1] is what it means.
         value = c.number(inference["predictionThreshold"], "inferenceModel.predictionThreshold")
         if value is not None and not 0 <= value <= 1:
-            c.error("inferenceModel.predictionThreshold", inference["predictionThreshold"],
-                    f"{value:g} is not a probability between 0 and 1")
+            c.error(
+                "inferenceModel.predictionThreshold",
+                inference["predictionThreshold"],
+                f"{value:g} is not a probability between 0 and 1",
+            )
         if target is not None and target != "binary":
-            c.warn("inferenceModel.predictionThreshold", inference["predictionThreshold"],
-                   f"only binary models use a prediction threshold; target type is '{target}'")
+            c.warn(
+                "inferenceModel.predictionThreshold",
+                inference["predictionThreshold"],
+                f"only binary models use a prediction threshold; target type is '{target}'",
+            )
     if target is not None and target not in ("binary", "multiclass", "multilabel"):
         for key in ("positiveClassLabel", "negativeClassLabel", "classLabels", "classLabelsFile"):
             if key in inference:
-                c.warn(f"inferenceModel.{key}", inference[key], f"class labels are ignored for target type '{target}'")
+                c.warn(
+                    f"inferenceModel.{key}",
+                    inference[key],
+                    f"class labels are ignored for target type '{target}'",
+                )
 
 
 def _check_label_requirements(c: _Checker, inference: dict | None, node, target: str) -> None:
@@ -344,35 +428,60 @@ def _check_label_requirements(c: _Checker, inference: dict | None, node, target:
     line = c.lines.get("inferenceModel") or c.lines.get("targetType")
     if target == "binary":
         if inference is None and node is None:
-            c.error(where, line, "a binary inference model needs inferenceModel.positiveClassLabel and "
-                                 "inferenceModel.negativeClassLabel")
+            c.error(
+                where,
+                line,
+                "a binary inference model needs inferenceModel.positiveClassLabel and "
+                "inferenceModel.negativeClassLabel",
+            )
             return
         inference = inference or {}
         missing = [k for k in ("positiveClassLabel", "negativeClassLabel") if k not in inference]
         if missing:
-            c.error(where, line, f"The following keys are missing in {METADATA_FILE} file. Missing keys: {missing}")
+            c.error(
+                where,
+                line,
+                f"The following keys are missing in {METADATA_FILE} file. Missing keys: {missing}",
+            )
             return
         pos, neg = inference["positiveClassLabel"], inference["negativeClassLabel"]
-        if getattr(pos, "value", None) is not None and getattr(pos, "value", None) == getattr(neg, "value", object()):
+        if getattr(pos, "value", None) is not None and getattr(pos, "value", None) == getattr(
+            neg, "value", object()
+        ):
             c.error(f"{where}.negativeClassLabel", neg, "the positive and negative class labels are the same")
     elif target in ("multiclass", "multilabel"):
         if inference is None and node is None:
-            c.error(where, line, f"a {target} inference model needs inferenceModel.classLabels or "
-                                 "inferenceModel.classLabelsFile")
+            c.error(
+                where,
+                line,
+                f"a {target} inference model needs inferenceModel.classLabels or "
+                "inferenceModel.classLabelsFile",
+            )
             return
         inference = inference or {}
         has_list, has_file = "classLabels" in inference, "classLabelsFile" in inference
         if has_list and has_file:
-            c.error(where, line, "Error - for multiclass classification, either the class labels or a class labels "
-                                 f"file should be provided in {METADATA_FILE} file, but not both.")
+            c.error(
+                where,
+                line,
+                "Error - for multiclass classification, either the class labels or a class labels "
+                f"file should be provided in {METADATA_FILE} file, but not both.",
+            )
         elif not has_list and not has_file:
-            c.error(where, line, "Error - for multiclass classification, either the class labels or a class labels "
-                                 f"file must be provided in {METADATA_FILE} file (classLabels or classLabelsFile).")
+            c.error(
+                where,
+                line,
+                "Error - for multiclass classification, either the class labels or a class labels "
+                f"file must be provided in {METADATA_FILE} file (classLabels or classLabelsFile).",
+            )
         elif has_list:
             items = getattr(inference["classLabels"], "value", None)
             if isinstance(items, list) and 0 < len(items) < 2:
-                c.error(f"{where}.classLabels", inference["classLabels"],
-                        f"{target} classification requires at least 2 labels")
+                c.error(
+                    f"{where}.classLabels",
+                    inference["classLabels"],
+                    f"{target} classification requires at least 2 labels",
+                )
         elif has_file:
             _check_labels_file(c, inference["classLabelsFile"])
 
@@ -385,12 +494,19 @@ def _check_labels_file(c: _Checker, node) -> None:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        c.error("inferenceModel.classLabelsFile", node,
-                f"cannot read '{name}' (drumkit resolves it against the code dir): {getattr(exc, 'strerror', exc)}")
+        c.error(
+            "inferenceModel.classLabelsFile",
+            node,
+            f"cannot read '{name}' (drumkit resolves it against the code dir): {getattr(exc, 'strerror', exc)}",
+        )
         return
     labels = [line.rstrip("\r") for line in text.splitlines() if line.strip()]
     if len(labels) < 2:
-        c.error("inferenceModel.classLabelsFile", node, f"'{name}' holds {len(labels)} label(s); at least 2 are needed")
+        c.error(
+            "inferenceModel.classLabelsFile",
+            node,
+            f"'{name}' holds {len(labels)} label(s); at least 2 are needed",
+        )
 
 
 def _check_type_schema(c: _Checker, node, target: str | None) -> None:
@@ -398,8 +514,11 @@ def _check_type_schema(c: _Checker, node, target: str | None) -> None:
     if not sections:
         return
     if "output_requirements" in sections and target is not None and target != "transform":
-        c.warn("typeSchema.output_requirements", sections["output_requirements"],
-               "output_requirements are only valid for transform models")
+        c.warn(
+            "typeSchema.output_requirements",
+            sections["output_requirements"],
+            "output_requirements are only valid for transform models",
+        )
     for section, seq_node in sections.items():
         path = f"typeSchema.{section}"
         seen: dict[str, int] = {}
@@ -417,11 +536,18 @@ def _check_requirement(c: _Checker, node, path: str, section: str, seen: dict[st
     if field is None:
         return
     if field in seen:
-        c.error(f"{path}.field", req["field"], f"'{field}' is already given in {path.rsplit('[', 1)[0]}[{seen[field]}]"
-                                               "; only one entry per field is allowed")
+        c.error(
+            f"{path}.field",
+            req["field"],
+            f"'{field}' is already given in {path.rsplit('[', 1)[0]}[{seen[field]}]"
+            "; only one entry per field is allowed",
+        )
     seen.setdefault(field, int(path.rsplit("[", 1)[1].rstrip("]")))
-    condition = c.choice(req["condition"], f"{path}.condition", CONDITIONS[field], f"condition for {field}") \
-        if "condition" in req else None
+    condition = (
+        c.choice(req["condition"], f"{path}.condition", CONDITIONS[field], f"condition for {field}")
+        if "condition" in req
+        else None
+    )
     if "value" not in req:
         return
     value_node, vpath = req["value"], f"{path}.value"
@@ -449,7 +575,9 @@ def _check_runtime_params(c: _Checker, node) -> None:
     names: dict[str, int] = {}
     for i, item in enumerate(c.sequence(node, "runtimeParameterDefinitions") or []):
         path = f"runtimeParameterDefinitions[{i}]"
-        spec = c.mapping(item, path, {k: k in ("fieldName", "type") for k in RUNTIME_PARAM_KEYS}, open_keys=True)
+        spec = c.mapping(
+            item, path, {k: k in ("fieldName", "type") for k in RUNTIME_PARAM_KEYS}, open_keys=True
+        )
         if spec is None:
             continue
         for key, value in spec.items():
@@ -460,8 +588,11 @@ def _check_runtime_params(c: _Checker, node) -> None:
         name = c.scalar(spec["fieldName"], f"{path}.fieldName") if "fieldName" in spec else None
         if name is not None:
             if name in names:
-                c.error(f"{path}.fieldName", spec["fieldName"],
-                        f"Failed to load runtime parameter [{name}], duplicated definition")
+                c.error(
+                    f"{path}.fieldName",
+                    spec["fieldName"],
+                    f"Failed to load runtime parameter [{name}], duplicated definition",
+                )
             names.setdefault(name, i)
         kind = c.choice(spec["type"], f"{path}.type", RUNTIME_PARAM_TYPES, "type") if "type" in spec else None
         if "allowEmpty" in spec:
@@ -473,12 +604,16 @@ def _check_runtime_params(c: _Checker, node) -> None:
         for key in ("minValue", "maxValue"):
             if key in spec:
                 if kind not in (None, "numeric"):
-                    c.error(f"{path}.{key}", spec[key], f"{key} only applies to numeric parameters, not {kind}")
+                    c.error(
+                        f"{path}.{key}", spec[key], f"{key} only applies to numeric parameters, not {kind}"
+                    )
                 else:
                     bounds[key] = c.number(spec[key], f"{path}.{key}")
         low, high = bounds.get("minValue"), bounds.get("maxValue")
         if low is not None and high is not None and low > high:
-            c.error(f"{path}.minValue", spec["minValue"], f"minValue {low:g} is greater than maxValue {high:g}")
+            c.error(
+                f"{path}.minValue", spec["minValue"], f"minValue {low:g} is greater than maxValue {high:g}"
+            )
         if "defaultValue" in spec and kind is not None:
             _check_runtime_default(c, spec["defaultValue"], f"{path}.defaultValue", kind, low, high)
 
@@ -506,19 +641,27 @@ def _check_hyperparameters(c: _Checker, node) -> None:
     names: set[str] = set()
     for i, item in enumerate(c.sequence(node, "hyperparameters") or []):
         path = f"hyperparameters[{i}]"
-        spec = c.mapping(item, path, {"name": True, "type": True, "min": False, "max": False, "default": False,
-                                      "values": False})
+        spec = c.mapping(
+            item,
+            path,
+            {"name": True, "type": True, "min": False, "max": False, "default": False, "values": False},
+        )
         if spec is None:
             continue
         name = c.scalar(spec["name"], f"{path}.name") if "name" in spec else None
         if name is not None:
             if len(name) > 64 or not HYPERPARAMETER_NAME.match(name):
-                c.error(f"{path}.name", spec["name"],
-                        f"'{name}' must be at most 64 letters and underscores, starting and ending with a letter")
+                c.error(
+                    f"{path}.name",
+                    spec["name"],
+                    f"'{name}' must be at most 64 letters and underscores, starting and ending with a letter",
+                )
             if name in names:
                 c.error(f"{path}.name", spec["name"], f"duplicate hyperparameter '{name}'")
             names.add(name)
-        kind = c.choice(spec["type"], f"{path}.type", HYPERPARAMETER_TYPES, "type") if "type" in spec else None
+        kind = (
+            c.choice(spec["type"], f"{path}.type", HYPERPARAMETER_TYPES, "type") if "type" in spec else None
+        )
         if kind in ("int", "float"):
             _check_range(c, spec, path, integer=kind == "int", with_default=True)
         elif kind == "string":
@@ -531,10 +674,15 @@ def _check_hyperparameters(c: _Checker, node) -> None:
             if "default" in spec and values is not None:
                 default = c.scalar(spec["default"], f"{path}.default")
                 if default is not None and default not in values:
-                    c.error(f"{path}.default", spec["default"],
-                            f"'{default}' is not one of the values{did_you_mean(default, values)}")
+                    c.error(
+                        f"{path}.default",
+                        spec["default"],
+                        f"'{default}' is not one of the values{did_you_mean(default, values)}",
+                    )
         elif kind == "multi" and "values" in spec:
-            parts = c.mapping(spec["values"], f"{path}.values", {"int": False, "float": False, "select": False})
+            parts = c.mapping(
+                spec["values"], f"{path}.values", {"int": False, "float": False, "select": False}
+            )
             for part, part_node in (parts or {}).items():
                 ppath = f"{path}.values.{part}"
                 if part == "select":
@@ -584,7 +732,9 @@ def _check_credentials(c: _Checker, node) -> None:
 
 
 def _check_input_schema(c: _Checker, node) -> None:
-    spec = c.mapping(node, "inputSchema", {"title": False, "type": True, "properties": True, "required": False})
+    spec = c.mapping(
+        node, "inputSchema", {"title": False, "type": True, "properties": True, "required": False}
+    )
     if spec is None:
         return
     if "title" in spec:
@@ -593,12 +743,18 @@ def _check_input_schema(c: _Checker, node) -> None:
         kind = c.scalar(spec["type"], "inputSchema.type")
         if kind is not None and kind != "object":
             c.error("inputSchema.type", spec["type"], f"only 'object' is allowed, not '{kind}'")
-    properties = c.mapping(spec["properties"], "inputSchema.properties", open_keys=True) if "properties" in spec else None
+    properties = (
+        c.mapping(spec["properties"], "inputSchema.properties", open_keys=True)
+        if "properties" in spec
+        else None
+    )
     if "required" in spec:
         items = c.sequence(spec["required"], "inputSchema.required") or []
         for i, item in enumerate(items):
             name = c.scalar(item, f"inputSchema.required[{i}]")
             if name is not None and properties is not None and name not in properties:
-                c.error(f"inputSchema.required[{i}]", item,
-                        f"'{name}' is not a property{did_you_mean(name, properties)}")
-
+                c.error(
+                    f"inputSchema.required[{i}]",
+                    item,
+                    f"'{name}' is not a property{did_you_mean(name, properties)}",
+                )

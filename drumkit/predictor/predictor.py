@@ -60,7 +60,9 @@ class UnstructuredResult:
 class Predictor:
     """A code dir's model, loaded once and shared by score, server, validate and perf."""
 
-    def __init__(self, code_dir: CodeDir, hooks: Hooks, model: Any, spec: TargetSpec, adapter: artifacts.Adapter | None):
+    def __init__(
+        self, code_dir: CodeDir, hooks: Hooks, model: Any, spec: TargetSpec, adapter: artifacts.Adapter | None
+    ):
         self.code_dir = code_dir
         self.hooks = hooks
         self.model = model
@@ -82,19 +84,29 @@ class Predictor:
         try:
             spec = resolve_target(settings, metadata)
         except ConfigError as exc:
-            raise _with_label_hint(exc, code_dir, settings.target_type or (metadata or {}).get("targetType")) from None
+            raise _with_label_hint(
+                exc, code_dir, settings.target_type or (metadata or {}).get("targetType")
+            ) from None
         if settings.runtime_params_file:
             from drumkit.runtime_params import load_runtime_params
 
             os.environ.update(
-                load_runtime_params(settings.runtime_params_file, (metadata or {}).get("runtimeParameterDefinitions"))
+                load_runtime_params(
+                    settings.runtime_params_file, (metadata or {}).get("runtimeParameterDefinitions")
+                )
             )
         if settings.user_secrets_mount_path is not None or settings.user_secrets_prefix is not None:
             from drumkit import compat
 
-            compat.export_user_secrets_location(settings.user_secrets_mount_path, settings.user_secrets_prefix)
-        hooks = load_hooks(code_dir.custom_py, spec.target_type, settings.user_secrets_mount_path,
-                           settings.user_secrets_prefix)
+            compat.export_user_secrets_location(
+                settings.user_secrets_mount_path, settings.user_secrets_prefix
+            )
+        hooks = load_hooks(
+            code_dir.custom_py,
+            spec.target_type,
+            settings.user_secrets_mount_path,
+            settings.user_secrets_prefix,
+        )
         if "init" in hooks:
             try:
                 hooks.call("init", code_dir=str(code_dir.path))
@@ -122,8 +134,12 @@ class Predictor:
             )
         if files:
             return artifacts.load_artifact(files[0])
-        hooks_do_all = target_type is TargetType.UNSTRUCTURED or "score" in hooks or (
-            target_type is TargetType.TRANSFORM and "transform" in hooks) or _serves_without_score(hooks, target_type)
+        hooks_do_all = (
+            target_type is TargetType.UNSTRUCTURED
+            or "score" in hooks
+            or (target_type is TargetType.TRANSFORM and "transform" in hooks)
+            or _serves_without_score(hooks, target_type)
+        )
         if hooks_do_all:
             return None  # The hooks do all the work; unlike DRUM, no artifact is demanded.
         raise _no_artifact(code_dir)
@@ -139,13 +155,17 @@ class Predictor:
                 return None
             adapter = artifacts.adapter_for(model) if model is not None else None
             if not isinstance(adapter, artifacts.Transformer) or not hasattr(model, "transform"):
-                raise ModelLoadError("A transform task requires a user-defined transform hook for non-sklearn transformers")
+                raise ModelLoadError(
+                    "A transform task requires a user-defined transform hook for non-sklearn transformers"
+                )
             return adapter
         if "score" in hooks:
             return None
         adapter = artifacts.adapter_for(model) if model is not None else None
         if adapter is None and not _serves_without_score(hooks, target_type):
-            raise ModelLoadError("Could not find any framework to handle loaded model and a score hook is not provided")
+            raise ModelLoadError(
+                "Could not find any framework to handle loaded model and a score hook is not provided"
+            )
         return adapter
 
     # ---- facts ---------------------------------------------------------------------------
@@ -177,8 +197,11 @@ class Predictor:
     @property
     def lists_models(self) -> bool:
         """`/models` answers for LLM target types and for any model that chats or lists its models."""
-        return (self.target_type in (TargetType.TEXT_GENERATION, TargetType.AGENTIC_WORKFLOW)
-                or "chat" in self.hooks or "get_supported_llm_models" in self.hooks)
+        return (
+            self.target_type in (TargetType.TEXT_GENERATION, TargetType.AGENTIC_WORKFLOW)
+            or "chat" in self.hooks
+            or "get_supported_llm_models" in self.hooks
+        )
 
     @property
     def metadata(self) -> dict | None:
@@ -213,7 +236,9 @@ class Predictor:
         if charset is not None:
             request["charset"] = charset
         if len(data) > split_bytes and codecs.splits(fmt) and not self.reads_any_payload:
-            return self.predict_blocks(codecs.iter_body(data, fmt, block_bytes), {**request, "binary_data": None})
+            return self.predict_blocks(
+                codecs.iter_body(data, fmt, block_bytes), {**request, "binary_data": None}
+            )
         return self.predict(self.read(data, fmt, sparse_colnames), request)
 
     def predict_blocks(self, frames, request: Mapping[str, Any] | None = None) -> Predictions:
@@ -268,7 +293,9 @@ class Predictor:
                 raise
             except Exception as exc:
                 reason = artifacts.describe_exception(exc)
-                raise PredictionError(f"The {self.framework} model failed to make predictions. Exception: {reason}") from exc
+                raise PredictionError(
+                    f"The {self.framework} model failed to make predictions. Exception: {reason}"
+                ) from exc
         shaped = shape_predictions(values, model_labels, self.target_type, request_labels, n_rows)
         if "post_process" in self.hooks:
             processed = self.hooks.call("post_process", shaped, self.model)
@@ -291,7 +318,9 @@ class Predictor:
             try:
                 out = self.adapter.transform(self.model, frame)
             except Exception as exc:
-                raise HookError(f"Model 'transform hook' failed to transform dataset. Exception: {exc!r}") from exc
+                raise HookError(
+                    f"Model 'transform hook' failed to transform dataset. Exception: {exc!r}"
+                ) from exc
             if scipy.sparse.issparse(out):
                 out = pd.DataFrame.sparse.from_spmatrix(out)  # type: ignore[attr-defined]  # pandas-stubs types the accessor on instances only
             elif not isinstance(out, pd.DataFrame):
@@ -304,7 +333,11 @@ class Predictor:
         arity = self.hooks.transform_arity()
         if arity not in (2, 3):
             raise HookError(f"Transform hook must take 2 or 3 arguments; hook provided takes {arity}")
-        args = (frame, self.model, target) if arity == 3 and self.target_type is TargetType.TRANSFORM else (frame, self.model)
+        args = (
+            (frame, self.model, target)
+            if arity == 3 and self.target_type is TargetType.TRANSFORM
+            else (frame, self.model)
+        )
         out = self.hooks.call("transform", *args)
         if isinstance(out, tuple):
             raise HookError("Transformation of the target variable is not supported by DRUM.")
@@ -331,7 +364,9 @@ class Predictor:
             except LookupError:
                 raise PayloadError(f"Unknown charset '{charset}'") from None
             except UnicodeDecodeError:
-                raise PayloadError(f"The payload is not valid {charset} text (media type {mimetype})") from None
+                raise PayloadError(
+                    f"The payload is not valid {charset} text (media type {mimetype})"
+                ) from None
             kwargs["charset"] = charset
         else:
             body = data
@@ -349,7 +384,9 @@ class Predictor:
         if not isinstance(params, Mapping):
             raise PayloadError(f"The chat request must be a JSON object, not {type(params).__name__}")
         if "chat" not in self.hooks:
-            ending = "chat() is not implemented." if self.target_type in _LLM_TYPES else "chat is not supported."
+            ending = (
+                "chat() is not implemented." if self.target_type in _LLM_TYPES else "chat is not supported."
+            )
             raise NotSupportedError(f"This model's chat interface was called, but {ending}")
         return call_chat(self.hooks.require("chat"), self.model, params, headers)
 
@@ -395,7 +432,11 @@ _MISSING_LABELS = ("Positive/negative class labels are missing", "Class labels a
 
 def _with_label_hint(exc: ConfigError, code_dir: CodeDir, target_type: str | None) -> ConfigError:
     """Missing labels of a lone artifact: suggest the flags from the fitted model's `classes_`."""
-    if not exc.message.startswith(_MISSING_LABELS) or code_dir.custom_py is not None or len(code_dir.artifacts) != 1:
+    if (
+        not exc.message.startswith(_MISSING_LABELS)
+        or code_dir.custom_py is not None
+        or len(code_dir.artifacts) != 1
+    ):
         return exc
     try:
         model = artifacts.load_artifact(code_dir.artifacts[0])
@@ -409,7 +450,9 @@ def _with_label_hint(exc: ConfigError, code_dir: CodeDir, target_type: str | Non
     labels = [str(c) for c in list(classes)]
     if target_type == TargetType.BINARY and len(labels) == 2:
         # scikit-learn's predict_proba column 1 is classes_[1], the positive class.
-        flags = f"--positive-class-label {shlex.quote(labels[1])} --negative-class-label {shlex.quote(labels[0])}"
+        flags = (
+            f"--positive-class-label {shlex.quote(labels[1])} --negative-class-label {shlex.quote(labels[0])}"
+        )
     else:
         flags = "--class-labels " + " ".join(map(shlex.quote, labels))
     return ConfigError(f"{exc.message} The model's classes_ are {labels}; for example: {flags}")
@@ -431,8 +474,11 @@ def _serves_without_score(hooks: Hooks, target_type: TargetType) -> bool:
 
 
 def _only_routes(hooks: Hooks) -> str:
-    routes = [route for hook, route in (("chat", "/chat/completions"), ("score_unstructured", "/predictUnstructured/"))
-              if hook in hooks]
+    routes = [
+        route
+        for hook, route in (("chat", "/chat/completions"), ("score_unstructured", "/predictUnstructured/"))
+        if hook in hooks
+    ]
     return " and ".join(routes) + "."
 
 
@@ -472,9 +518,13 @@ def _unstructured_result(result: Any) -> UnstructuredResult:
             )
         response = response or {}
     elif not isinstance(result, (str, bytes, type(None))):
-        raise HookError(f"In unstructured mode single return value can be of type str/bytes, but received {type(result)}")
+        raise HookError(
+            f"In unstructured mode single return value can be of type str/bytes, but received {type(result)}"
+        )
     if isinstance(result, bytes):
-        return UnstructuredResult(result, response.get("mimetype") or "application/octet-stream", response.get("charset"))
+        return UnstructuredResult(
+            result, response.get("mimetype") or "application/octet-stream", response.get("charset")
+        )
     mimetype = response.get("mimetype") or "text/plain"
     charset = response.get("charset") or "utf-8"
     if result is None:

@@ -45,8 +45,12 @@ class TargetType(str, Enum):
     @property
     def keeps_values(self) -> bool:
         """Predictions are served as the model gave them (text stays text), not cast to float."""
-        return self in (TargetType.TEXT_GENERATION, TargetType.GEO_POINT, TargetType.VECTOR_DATABASE,
-                        TargetType.AGENTIC_WORKFLOW)
+        return self in (
+            TargetType.TEXT_GENERATION,
+            TargetType.GEO_POINT,
+            TargetType.VECTOR_DATABASE,
+            TargetType.AGENTIC_WORKFLOW,
+        )
 
     @property
     def names_its_target(self) -> bool:
@@ -83,7 +87,9 @@ def _plain(labels: Sequence[Any]) -> list:
 
 
 def split_extra_columns(
-    frame: pd.DataFrame, target_type: TargetType, request_labels: Sequence[str] | None,
+    frame: pd.DataFrame,
+    target_type: TargetType,
+    request_labels: Sequence[str] | None,
     target_name: str | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     """Split a score hook's DataFrame into prediction columns and extra model output (4.1 step 1)."""
@@ -99,8 +105,11 @@ def split_extra_columns(
         if target_type.names_its_target and target_name:
             column = _unquoted_column(frame, target_name)
         if column not in frame.columns:
-            hint = (f"set TARGET_NAME to the prediction column or name it '{PREDICTIONS_COLUMN}'"
-                    if target_type.names_its_target else f"the prediction column must be named '{PREDICTIONS_COLUMN}'")
+            hint = (
+                f"set TARGET_NAME to the prediction column or name it '{PREDICTIONS_COLUMN}'"
+                if target_type.names_its_target
+                else f"the prediction column must be named '{PREDICTIONS_COLUMN}'"
+            )
             raise PredictionError(
                 f"The score hook returned {frame.shape[1]} columns {list(map(str, frame.columns))} and none is "
                 f"'{column}'; with extra model output, {hint}"
@@ -175,8 +184,9 @@ def shape_predictions(
     return _check_probabilities(_as_probabilities(values, target_type), labels, target_type)
 
 
-def _one_column(p: np.ndarray, model_labels: Sequence[Any] | None, target_type: TargetType,
-                labels: list) -> pd.DataFrame:
+def _one_column(
+    p: np.ndarray, model_labels: Sequence[Any] | None, target_type: TargetType, labels: list
+) -> pd.DataFrame:
     """Spread one probability column over two labels: it belongs to the second of DRUM's column order.
 
     That order is [negative, positive] for binary, so the column is the POSITIVE class, as DRUM documents
@@ -187,7 +197,11 @@ def _one_column(p: np.ndarray, model_labels: Sequence[Any] | None, target_type: 
     import numpy as np
 
     order = [labels[1], labels[0]] if target_type is TargetType.BINARY else labels
-    if model_labels is not None and len(model_labels) == 1 and normalize_label(model_labels[0]) == normalize_label(order[0]):
+    if (
+        model_labels is not None
+        and len(model_labels) == 1
+        and normalize_label(model_labels[0]) == normalize_label(order[0])
+    ):
         p = 1 - p  # a score hook's single column named after the first label holds that label's probability
     return _check_probabilities(np.column_stack([1 - p, p]), order, target_type)
 
@@ -196,7 +210,9 @@ def _frame(values: np.ndarray, columns: Sequence[Any]) -> pd.DataFrame:
     """A DataFrame over a 2-D array without copying; the explicit index and columns make it ~10x cheaper."""
     import pandas as pd
 
-    return pd.DataFrame(values, index=pd.RangeIndex(len(values)), columns=_column_index(tuple(columns)), copy=False)
+    return pd.DataFrame(
+        values, index=pd.RangeIndex(len(values)), columns=_column_index(tuple(columns)), copy=False
+    )
 
 
 @lru_cache(maxsize=64)
@@ -265,6 +281,8 @@ def empty_predictions(target_type: TargetType, request_labels: Sequence[str] | N
     """The zero-row prediction frame for a target type."""
     import pandas as pd
 
-    columns = list(request_labels) if target_type.is_classification and request_labels else [PREDICTIONS_COLUMN]
+    columns = (
+        list(request_labels) if target_type.is_classification and request_labels else [PREDICTIONS_COLUMN]
+    )
     dtype = object if target_type.keeps_values else float
     return pd.DataFrame({c: pd.Series(dtype=dtype) for c in columns})

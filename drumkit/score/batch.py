@@ -71,7 +71,9 @@ def run_score(
         raise
 
 
-def _score_rows(predictor: Predictor, job: ScoreJob, writer: FrameWriter, progress: Progress | None) -> ScoreResult:
+def _score_rows(
+    predictor: Predictor, job: ScoreJob, writer: FrameWriter, progress: Progress | None
+) -> ScoreResult:
     fmt = codecs.format_for_filename(job.input.name)
     colnames = list(job.sparse_colnames) if job.sparse_colnames else None
     total = os.path.getsize(job.input)

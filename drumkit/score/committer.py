@@ -24,7 +24,9 @@ class FolderCommitter:
         self.fs = fs
         self.root = root.rstrip("/")
         if fs.isfile(self.root):
-            raise UsageError(f"--output {self.root} is a file; a folder output needs a folder path (ending in /)")
+            raise UsageError(
+                f"--output {self.root} is a file; a folder output needs a folder path (ending in /)"
+            )
         self.temp = f"{self.root}/{TEMPORARY}/{uuid.uuid4().hex}"
         fs.makedirs(self.temp, exist_ok=True)
 

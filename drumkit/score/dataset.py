@@ -17,8 +17,18 @@ from drumkit.predictor import codecs
 
 DEFAULT_BLOCKSIZE = 64 * 1024 * 1024
 # The extra that brings each filesystem's package (fsspec names the package in its ImportError).
-FILESYSTEM_EXTRAS = {"s3": "s3", "s3a": "s3", "gs": "gcs", "gcs": "gcs", "abfs": "azure", "abfss": "azure",
-                     "az": "azure", "adl": "azure", "http": "http", "https": "http"}
+FILESYSTEM_EXTRAS = {
+    "s3": "s3",
+    "s3a": "s3",
+    "gs": "gcs",
+    "gcs": "gcs",
+    "abfs": "azure",
+    "abfss": "azure",
+    "az": "azure",
+    "adl": "azure",
+    "http": "http",
+    "https": "http",
+}
 _GLOB = re.compile(r"[*?\[]")
 _UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "kib": 2**10, "mib": 2**20, "gib": 2**30}
 
@@ -27,7 +37,9 @@ def parse_bytes(text: str) -> int:
     """'64MiB' -> 67108864; a plain number is bytes; 0 means whole files."""
     match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([kmg]i?b|b)?\s*", text.lower())
     if not match:
-        raise UsageError(f"--blocksize {text!r} is not a size (examples: 64MiB, 500MB, 1048576, 0 for whole files)")
+        raise UsageError(
+            f"--blocksize {text!r} is not a size (examples: 64MiB, 500MB, 1048576, 0 for whole files)"
+        )
     return int(float(match.group(1)) * _UNITS[match.group(2) or ""])
 
 
@@ -57,7 +69,9 @@ def filesystem(spec: str, storage_options: dict | None = None) -> tuple[Any, str
         return fsspec.core.url_to_fs(spec, **(storage_options or {}))
     except ImportError:
         extra = FILESYSTEM_EXTRAS.get(protocol)
-        install = f"pip install 'drumkit[{extra}]'" if extra else "install the fsspec filesystem package for it"
+        install = (
+            f"pip install 'drumkit[{extra}]'" if extra else "install the fsspec filesystem package for it"
+        )
         raise UsageError(f"Reading or writing {protocol}:// needs an extra: {install}") from None
     except ValueError as exc:
         raise UsageError(f"Cannot use {spec}: {str(exc).splitlines()[0]}") from None
@@ -81,7 +95,9 @@ def list_files(spec: str, storage_options: dict | None = None) -> tuple[Any, str
             files = [f for f in fs.glob(path) if fs.isfile(f) and _visible(f)]
         elif fs.isdir(path):
             root = path.rstrip("/")
-            files = [f for f in fs.find(root) if _visible(f.rsplit("/", 1)[-1]) and "/_" not in f[len(root):]]
+            files = [
+                f for f in fs.find(root) if _visible(f.rsplit("/", 1)[-1]) and "/_" not in f[len(root) :]
+            ]
         elif fs.isfile(path):
             root, files = path.rsplit("/", 1)[0] if "/" in path else "", [path]
         else:
@@ -121,11 +137,13 @@ class Partition:
         return self.name
 
 
-def plan_partitions(fs: Any, root: str, files: list[str], blocksize: int, whole_files: bool) -> list[Partition]:
+def plan_partitions(
+    fs: Any, root: str, files: list[str], blocksize: int, whole_files: bool
+) -> list[Partition]:
     """Cut each file into partitions of about `blocksize` bytes (whole files when asked or when the format cannot split)."""
     parts: list[Partition] = []
     for path in files:
-        name = path[len(root):].lstrip("/") if root and path.startswith(root) else path.rsplit("/", 1)[-1]
+        name = path[len(root) :].lstrip("/") if root and path.startswith(root) else path.rsplit("/", 1)[-1]
         fmt = codecs.format_for_filename(name)
         if whole_files or blocksize <= 0 or fmt in (codecs.MTX, codecs.ARROW):
             pieces = [Partition(0, path, name, fmt)]
@@ -133,8 +151,10 @@ def plan_partitions(fs: Any, root: str, files: list[str], blocksize: int, whole_
             pieces = _parquet_pieces(fs, path, name, blocksize)
         else:
             size = fs.size(path)
-            pieces = [Partition(0, path, name, fmt, start, min(start + blocksize, size))
-                      for start in range(0, max(size, 1), blocksize)]
+            pieces = [
+                Partition(0, path, name, fmt, start, min(start + blocksize, size))
+                for start in range(0, max(size, 1), blocksize)
+            ]
         base = len(parts)
         parts.extend(replace(piece, index=base + i) for i, piece in enumerate(pieces))
     return parts
@@ -148,19 +168,25 @@ def _parquet_pieces(fs: Any, path: str, name: str, blocksize: int) -> list[Parti
         with fs.open(path, "rb") as handle:
             meta = pq.ParquetFile(handle).metadata
     except Exception as exc:  # pyarrow's errors for a broken footer vary by version
-        raise PayloadError(f"Could not read the Parquet input {name}: {str(exc).splitlines()[0][:200]}") from None
+        raise PayloadError(
+            f"Could not read the Parquet input {name}: {str(exc).splitlines()[0][:200]}"
+        ) from None
     pieces: list = []
     groups: list[int] = []
     size, first, rows = 0, 0, 0
     for i in range(meta.num_row_groups):
         group = meta.row_group(i)
         if groups and size + group.total_byte_size > blocksize:
-            pieces.append(Partition(0, path, name, codecs.PARQUET, row_groups=tuple(groups), first_row=first, rows=rows))
+            pieces.append(
+                Partition(0, path, name, codecs.PARQUET, row_groups=tuple(groups), first_row=first, rows=rows)
+            )
             first, groups, size, rows = first + rows, [], 0, 0
         groups.append(i)
         size += group.total_byte_size
         rows += group.num_rows
-    pieces.append(Partition(0, path, name, codecs.PARQUET, row_groups=tuple(groups), first_row=first, rows=rows))
+    pieces.append(
+        Partition(0, path, name, codecs.PARQUET, row_groups=tuple(groups), first_row=first, rows=rows)
+    )
     return pieces
 
 
@@ -193,8 +219,10 @@ def read_csv_range(fs: Any, part: Partition) -> tuple[bytes, int]:
         handle.seek(begin)
         block = handle.read(max(stop - begin, 0))
     if block.count(b'"') % 2:
-        raise PayloadError(f"a quoted value holds a line break where {part.name} was cut into partitions; "
-                           "use a larger --blocksize, or --blocksize 0 to read whole files")
+        raise PayloadError(
+            f"a quoted value holds a line break where {part.name} was cut into partitions; "
+            "use a larger --blocksize, or --blocksize 0 to read whole files"
+        )
     return header + block, begin
 
 

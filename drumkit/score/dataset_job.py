@@ -61,8 +61,9 @@ def needs_dataset(input: str, output: str | None) -> bool:
     return is_remote(input) or has_glob(input) or os.path.isdir(input) or is_folder_output(output)
 
 
-def run_dataset(job: DatasetJob, engine: Engine, progress: Progress | None = None,
-                stdout: BinaryIO | None = None) -> DatasetResult:
+def run_dataset(
+    job: DatasetJob, engine: Engine, progress: Progress | None = None, stdout: BinaryIO | None = None
+) -> DatasetResult:
     """Score every partition of `job.input`; a folder output is committed only when every part succeeded."""
     fs, root, files = list_files(job.input, job.storage_options)
     info = engine.model_info()
@@ -72,15 +73,24 @@ def run_dataset(job: DatasetJob, engine: Engine, progress: Progress | None = Non
         raise UsageError(f"{flag} argument can be used only with --target-type unstructured")
     if unstructured and job.passthrough:
         raise UsageError("Passthrough columns need a structured model; an unstructured one has no columns")
-    parts = plan_partitions(fs, root, files, job.blocksize, whole_files=unstructured or info.reads_any_payload)
-    task = PartitionTask(fs, passthrough=job.passthrough, sparse_colnames=job.sparse_colnames,
-                         content_type=job.content_type, query=job.query)
+    parts = plan_partitions(
+        fs, root, files, job.blocksize, whole_files=unstructured or info.reads_any_payload
+    )
+    task = PartitionTask(
+        fs,
+        passthrough=job.passthrough,
+        sparse_colnames=job.sparse_colnames,
+        content_type=job.content_type,
+        query=job.query,
+    )
     if is_folder_output(job.output):
         return _into_folder(job, engine, task, parts, info.target_type, progress)
     if not hasattr(engine, "frames"):
         raise UsageError("This engine writes a folder of parts: give --output a folder (ending in /)")
     if unstructured and len(parts) > 1:
-        raise UsageError("An unstructured model writes one output per input file: give --output a folder (ending in /)")
+        raise UsageError(
+            "An unstructured model writes one output per input file: give --output a folder (ending in /)"
+        )
     return _into_file(job, engine, task, parts, unstructured, progress, stdout)
 
 

@@ -38,8 +38,10 @@ class Passthrough:
             return frame.copy()
         missing = [name for name in self.columns if name not in frame.columns]
         if missing:
-            raise PayloadError(f"Passthrough column(s) {', '.join(missing)} not in the input "
-                               f"(it has {', '.join(map(str, frame.columns[:20]))})")
+            raise PayloadError(
+                f"Passthrough column(s) {', '.join(missing)} not in the input "
+                f"(it has {', '.join(map(str, frame.columns[:20]))})"
+            )
         return frame[list(self.columns)].copy()
 
     @staticmethod
@@ -51,7 +53,11 @@ class Passthrough:
 
         clash = [name for name in picked.columns if name in set(out.columns)]
         if clash:
-            raise PayloadError(f"Passthrough column(s) {', '.join(map(str, clash))} have the name of a prediction column")
+            raise PayloadError(
+                f"Passthrough column(s) {', '.join(map(str, clash))} have the name of a prediction column"
+            )
         if len(picked) != len(out):
-            raise PayloadError(f"The model returned {len(out)} rows for {len(picked)}: passthrough columns cannot be matched")
+            raise PayloadError(
+                f"The model returned {len(out)} rows for {len(picked)}: passthrough columns cannot be matched"
+            )
         return pd.concat([picked.reset_index(drop=True), out.reset_index(drop=True)], axis=1)

@@ -78,7 +78,9 @@ class PartitionTask:
                 out = predictor.transform(frame)
             else:
                 # Row blocks, as `score` streams a file: the model's intermediates follow the block, not the partition.
-                blocks = (frame.iloc[i:i + codecs.BLOCK_ROWS] for i in range(0, len(frame), codecs.BLOCK_ROWS))
+                blocks = (
+                    frame.iloc[i : i + codecs.BLOCK_ROWS] for i in range(0, len(frame), codecs.BLOCK_ROWS)
+                )
                 whole = len(frame) <= codecs.BLOCK_ROWS or "binary_data" in request
                 out = predictor.predict_blocks([frame] if whole else blocks, request).to_frame()
             return self.passthrough.attach(picked, out)
@@ -88,10 +90,18 @@ class PartitionTask:
     def unstructured(self, predictor: Predictor, part: Partition) -> bytes:
         """The body `score_unstructured` returns for one input file."""
         try:
-            mimetype, charset = codecs.split_content_type(self.content_type or DEFAULT_UNSTRUCTURED_CONTENT_TYPE)
-            query = dict(parse_qsl(self.query or "", keep_blank_values=True))  # DRUM's batch mode: last duplicate wins
-            result = predictor.predict_unstructured(dataset.read_bytes(self.fs, part), mimetype, charset, query)
-            return result.body if result.body is not None else NONE_RESULT_TEXT.encode(result.charset or "utf-8")
+            mimetype, charset = codecs.split_content_type(
+                self.content_type or DEFAULT_UNSTRUCTURED_CONTENT_TYPE
+            )
+            query = dict(
+                parse_qsl(self.query or "", keep_blank_values=True)
+            )  # DRUM's batch mode: last duplicate wins
+            result = predictor.predict_unstructured(
+                dataset.read_bytes(self.fs, part), mimetype, charset, query
+            )
+            return (
+                result.body if result.body is not None else NONE_RESULT_TEXT.encode(result.charset or "utf-8")
+            )
         except Exception as exc:
             raise self._failure(part, exc, None, None) from None
 
@@ -108,7 +118,9 @@ class PartitionTask:
         request["binary_data"] = data
         return predictor.read(data, part.fmt, colnames), request, None
 
-    def _failure(self, part: Partition, exc: Exception, begin: int | None, rows: int | None) -> PartitionError:
+    def _failure(
+        self, part: Partition, exc: Exception, begin: int | None, rows: int | None
+    ) -> PartitionError:
         if isinstance(exc, PartitionError):
             return exc
         message = exc.message if isinstance(exc, DrumkitError) else f"{type(exc).__name__}: {exc}"
@@ -118,7 +130,9 @@ class PartitionTask:
                 first = dataset.rows_before(self.fs, part, begin)
             except OSError:
                 first = None
-        where = part.describe(first, rows) if first is not None or part.first_row is not None else part.describe()
+        where = (
+            part.describe(first, rows) if first is not None or part.first_row is not None else part.describe()
+        )
         return PartitionError(f"Partition {part.index} ({where}) failed: {' '.join(str(message).split())}")
 
     def _publish(self, name: str, write) -> None:

@@ -13,6 +13,7 @@ from drumkit.output_target import TEMP_SUFFIX, OutputTarget, remove_stale
 
 STDOUT_PREFIX = "drumkit-stdout-"
 
+
 class AtomicOutput:
     """Predictions go to a temp file; `commit()` publishes them at the destination (see `OutputTarget`) or on stdout."""
 

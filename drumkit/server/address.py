@@ -32,8 +32,9 @@ def parse_address(text: str | None) -> tuple[str, int]:
 def bind(host: str, port: int) -> socket.socket:
     """A listening TCP socket on host:port (shared by every worker forked afterwards)."""
     try:
-        family, kind, proto, _, sockaddr = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
-                                                              flags=socket.AI_PASSIVE)[0]
+        family, kind, proto, _, sockaddr = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
     except socket.gaierror as exc:
         raise ConfigError(f"Cannot resolve the --address host '{host}': {exc.strerror}") from None
     sock = socket.socket(family, kind, proto)

@@ -44,7 +44,9 @@ def error_answer(exc: BaseException) -> Answer:
         return answer
     if isinstance(exc, DrumkitError):
         if exc.http_status >= 500:
-            log.error("request failed: %s", exc.message, exc_info=exc if log.isEnabledFor(logging.DEBUG) else None)
+            log.error(
+                "request failed: %s", exc.message, exc_info=exc if log.isEnabledFor(logging.DEBUG) else None
+            )
         return message(f"ERROR: {exc.message}", exc.http_status)
     if isinstance(exc, HTTPException):
         answer = message(f"ERROR: {exc.code} {exc.name}: {exc.description}", exc.code or 500)

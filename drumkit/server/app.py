@@ -12,8 +12,13 @@ from drumkit.server.state import ServerState
 log = logging.getLogger("drumkit.server")
 
 
-def create_app(predictor, settings: ServerSettings | None = None, *, load_error: str | None = None,
-               state: ServerState | None = None):
+def create_app(
+    predictor,
+    settings: ServerSettings | None = None,
+    *,
+    load_error: str | None = None,
+    state: ServerState | None = None,
+):
     """Build the Flask app for a Predictor; with `load_error`, an error server answering 513 with that reason."""
     from flask import Flask
 
@@ -21,12 +26,17 @@ def create_app(predictor, settings: ServerSettings | None = None, *, load_error:
     from drumkit.server import routes
 
     settings = settings or ServerSettings()
-    limit_expansion(settings.max_body_size)  # a small body may not decode into more than the largest allowed one
+    limit_expansion(
+        settings.max_body_size
+    )  # a small body may not decode into more than the largest allowed one
     state = state or ServerState(predictor=predictor, settings=settings)
     state.predictor, state.settings, state.load_error = predictor, settings, load_error
     app = Flask("drumkit.server")
-    app.config.update(MAX_CONTENT_LENGTH=settings.max_body_size, MAX_FORM_MEMORY_SIZE=settings.max_body_size,
-                      JSON_SORT_KEYS=False)
+    app.config.update(
+        MAX_CONTENT_LENGTH=settings.max_body_size,
+        MAX_FORM_MEMORY_SIZE=settings.max_body_size,
+        JSON_SORT_KEYS=False,
+    )
     app.url_map.merge_slashes = False  # "//predict/" must not redirect (clients drop POST bodies)
     routes.register(app, state)
     extended = False

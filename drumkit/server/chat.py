@@ -50,6 +50,7 @@ def register(app, state: ServerState) -> None:
                 return view()
             except Exception as exc:  # every failure becomes a JSON body; the server keeps serving
                 return to_response(error_answer(exc))
+
         return run
 
     def chat():
@@ -60,20 +61,34 @@ def register(app, state: ServerState) -> None:
             return to_response(json_answer(reply.completion))
         from flask import Response
 
-        return Response(sse_events(reply.chunks), 200, {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-                        content_type=EVENT_STREAM)
+        return Response(
+            sse_events(reply.chunks),
+            200,
+            {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+            content_type=EVENT_STREAM,
+        )
 
     def models():
         return to_response(json_answer(state.loaded.supported_models()))
 
     for route in CHAT_ROUTES:
         for i, path in enumerate(spellings(prefix, route)):
-            app.add_url_rule(path, endpoint=f"chat:{route}:{i}", view_func=respond(chat), methods=["POST"],
-                             strict_slashes=False)
+            app.add_url_rule(
+                path,
+                endpoint=f"chat:{route}:{i}",
+                view_func=respond(chat),
+                methods=["POST"],
+                strict_slashes=False,
+            )
     for route in MODELS_ROUTES:
         for i, path in enumerate(spellings(prefix, route)):
-            app.add_url_rule(path, endpoint=f"models:{route}:{i}", view_func=respond(models), methods=["GET"],
-                             strict_slashes=False)
+            app.add_url_rule(
+                path,
+                endpoint=f"models:{route}:{i}",
+                view_func=respond(models),
+                methods=["GET"],
+                strict_slashes=False,
+            )
 
 
 def parse_chat_request(content_type: str | None, body: bytes) -> dict:
@@ -105,7 +120,11 @@ def sse_events(chunks: Iterator[dict]) -> Iterator[bytes]:
         status = exc.status_code if isinstance(exc, CustomHTTPError) else getattr(exc, "http_status", 500)
         text = getattr(exc, "message", None) or str(exc) or type(exc).__name__
         log.error("chat stream failed: %s", text, exc_info=exc if log.isEnabledFor(logging.DEBUG) else None)
-        yield b"data: " + dumps({"error": {"message": str(text), "type": "server_error", "code": status}}) + b"\n\n"
+        yield (
+            b"data: "
+            + dumps({"error": {"message": str(text), "type": "server_error", "code": status}})
+            + b"\n\n"
+        )
         return
     finally:
         close = getattr(chunks, "close", None)

@@ -17,8 +17,11 @@ ACCEPT_BATCH = 64  # connections taken from the backlog per loop turn, shared be
 
 def waitress_options(workers: int) -> dict:
     """create_server options: waitress's own limit sits above ours so that it never stops accepting."""
-    return {"connection_limit": CONNECTION_LIMIT + accept_batch(workers), "channel_timeout": IDLE_TIMEOUT,
-            "cleanup_interval": CLEANUP_INTERVAL}
+    return {
+        "connection_limit": CONNECTION_LIMIT + accept_batch(workers),
+        "channel_timeout": IDLE_TIMEOUT,
+        "cleanup_interval": CLEANUP_INTERVAL,
+    }
 
 
 def accept_batch(workers: int) -> int:
@@ -60,8 +63,11 @@ def shed_idle(server, limit: int = CONNECTION_LIMIT) -> int:
     excess = len(channels) - limit + 1
     if excess <= 0:
         return 0
-    idle = [ch for ch in list(channels.values())
-            if not ch.requests and not ch.total_outbufs_len and not ch.will_close]
+    idle = [
+        ch
+        for ch in list(channels.values())
+        if not ch.requests and not ch.total_outbufs_len and not ch.will_close
+    ]
     idle.sort(key=lambda ch: ch.last_activity)
     for channel in idle[:excess]:
         channel.handle_close()

@@ -85,8 +85,14 @@ class Envelope:
                     if seen:
                         raise
                     answer = error_answer(exc)
-            start(status_line(answer.status), [("Content-Type", answer.content_type),
-                                               ("Content-Length", str(len(answer.body))), *answer.headers])
+            start(
+                status_line(answer.status),
+                [
+                    ("Content-Type", answer.content_type),
+                    ("Content-Length", str(len(answer.body))),
+                    *answer.headers,
+                ],
+            )
             return [answer.body]
         finally:
             elapsed = time.perf_counter() - started
@@ -101,12 +107,19 @@ class Envelope:
     def _early_answer(self, environ, method: str, path: str) -> Answer | None:
         length = _content_length(environ)
         if length > self.max_body:
-            return message(f"ERROR: the request body ({length} bytes) is larger than the server's limit "
-                           f"of {self.max_body} bytes (--max-body-size)", 413)
+            return message(
+                f"ERROR: the request body ({length} bytes) is larger than the server's limit "
+                f"of {self.max_body} bytes (--max-body-size)",
+                413,
+            )
         if method == "GET" and path in self.metrics_paths:
             body, content_type = metrics.exposition()
             return Answer(200, body, content_type)
-        if method != "POST" or path not in self.lean_paths or intake.is_multipart(environ.get("CONTENT_TYPE")):
+        if (
+            method != "POST"
+            or path not in self.lean_paths
+            or intake.is_multipart(environ.get("CONTENT_TYPE"))
+        ):
             return None
         return self.lean_predict(environ, length)
 

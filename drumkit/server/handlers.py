@@ -15,11 +15,17 @@ from drumkit.server.negotiate import answer_format
 
 def predict(predictor, sample: Payload, accept: str | None = None) -> Answer:
     """Structured predictions as DRUM's JSON, or as CSV or Arrow when `Accept` asks: the same `predict_payload` as `score`."""
-    predictions = predictor.predict_payload(sample.data, sample.fmt, sample.mimetype, sample.charset, sample.colnames)
+    predictions = predictor.predict_payload(
+        sample.data, sample.fmt, sample.mimetype, sample.charset, sample.colnames
+    )
     note_rows(len(predictions.frame))
     target_type = predictor.target_type
-    body, content_type = codecs.encode_predictions(predictions, answer_format(accept), target_type.is_classification,
-                                                   keep_values=target_type.keeps_values)
+    body, content_type = codecs.encode_predictions(
+        predictions,
+        answer_format(accept),
+        target_type.is_classification,
+        keep_values=target_type.keeps_values,
+    )
     return Answer(200, body, content_type)
 
 

@@ -35,15 +35,30 @@ def enable() -> str:
     from prometheus_client import Counter, Gauge, Histogram
 
     _metrics.update(
-        requests=Counter("drumkit_requests", "HTTP requests answered, by route, method and status.",
-                         ["route", "method", "status"]),
-        latency=Histogram("drumkit_request_duration_seconds", "Time to answer a request, by route.", ["route"],
-                          buckets=LATENCY_BUCKETS),
-        rows=Histogram("drumkit_payload_rows", "Rows in each prediction or transform payload, by route.", ["route"],
-                       buckets=ROW_BUCKETS),
-        in_flight=Gauge("drumkit_requests_in_flight", "Requests being answered now.", multiprocess_mode="livesum"),
+        requests=Counter(
+            "drumkit_requests",
+            "HTTP requests answered, by route, method and status.",
+            ["route", "method", "status"],
+        ),
+        latency=Histogram(
+            "drumkit_request_duration_seconds",
+            "Time to answer a request, by route.",
+            ["route"],
+            buckets=LATENCY_BUCKETS,
+        ),
+        rows=Histogram(
+            "drumkit_payload_rows",
+            "Rows in each prediction or transform payload, by route.",
+            ["route"],
+            buckets=ROW_BUCKETS,
+        ),
+        in_flight=Gauge(
+            "drumkit_requests_in_flight", "Requests being answered now.", multiprocess_mode="livesum"
+        ),
         load=Gauge("drumkit_model_load_seconds", "Seconds the model took to load.", multiprocess_mode="max"),
-        restarts=Counter("drumkit_worker_restarts", "Workers started again, by why the last one ended.", ["reason"]),
+        restarts=Counter(
+            "drumkit_worker_restarts", "Workers started again, by why the last one ended.", ["reason"]
+        ),
     )
     return folder
 
@@ -92,7 +107,13 @@ class RouteNames:
 
     def __init__(self, prefix: str):
         self.names: dict[str, str] = {}
-        routes = [*GET_ROUTES.values(), *PREDICT_ROUTES, *UNSTRUCTURED_ROUTES, *TRANSFORM_ROUTES, METRICS_ROUTE]
+        routes = [
+            *GET_ROUTES.values(),
+            *PREDICT_ROUTES,
+            *UNSTRUCTURED_ROUTES,
+            *TRANSFORM_ROUTES,
+            METRICS_ROUTE,
+        ]
         for route in routes:
             for path in spellings(prefix, route):
                 self.names[path] = route

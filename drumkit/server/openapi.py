@@ -29,7 +29,7 @@ def _json_ready(node, prefix: str):
         out = {}
         for key, value in node.items():
             if key == "$ref" and isinstance(value, str) and value.startswith("#/paths/"):
-                path = value[len("#/paths/"):].replace("~1", "/").replace("~0", "~")
+                path = value[len("#/paths/") :].replace("~1", "/").replace("~0", "~")
                 value = "#/paths/" + _under(prefix, path).replace("~", "~0").replace("/", "~1")
             out[str(key)] = _json_ready(value, prefix)
         return out

@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
-GET_ROUTES = {"root": "/", "ping": "/ping/", "health": "/health/", "info": "/info/", "stats": "/stats/",
-              "capabilities": "/capabilities/", "openapi": "/openapi.json"}
+GET_ROUTES = {
+    "root": "/",
+    "ping": "/ping/",
+    "health": "/health/",
+    "info": "/info/",
+    "stats": "/stats/",
+    "capabilities": "/capabilities/",
+    "openapi": "/openapi.json",
+}
 PREDICT_ROUTES = ("/predict/", "/predictions/", "/invocations")
 UNSTRUCTURED_ROUTES = ("/predictUnstructured/", "/predictionsUnstructured/")
 TRANSFORM_ROUTES = ("/transform/",)

@@ -25,8 +25,15 @@ def to_response(answer: Answer):
 
 BLUEPRINT = "model_api"
 # DRUM's endpoint names (`model_api.<name>`): Flask extensions such as HTTP auth exempt routes by them.
-_GET_ENDPOINTS = {"root": "ping", "ping": "ping", "health": "health", "info": "info", "stats": "stats",
-                  "capabilities": "capabilities", "openapi": "openapi"}
+_GET_ENDPOINTS = {
+    "root": "ping",
+    "ping": "ping",
+    "health": "health",
+    "info": "info",
+    "stats": "stats",
+    "capabilities": "capabilities",
+    "openapi": "openapi",
+}
 
 
 def register(app, state: ServerState) -> None:
@@ -39,7 +46,9 @@ def register(app, state: ServerState) -> None:
     def add(routes, endpoint: str, view, method: str) -> None:
         for route in routes:
             for path in spellings(prefix, route):
-                api.add_url_rule(path, endpoint=endpoint, view_func=view, methods=[method], strict_slashes=False)
+                api.add_url_rule(
+                    path, endpoint=endpoint, view_func=view, methods=[method], strict_slashes=False
+                )
 
     def guarded(view):
         def run(*args, **kwargs):
@@ -49,6 +58,7 @@ def register(app, state: ServerState) -> None:
                 return to_response(view(*args, **kwargs))
             except BaseException as exc:  # SystemExit from a hook too: a JSON body, the server keeps serving
                 return to_response(error_answer(exc))
+
         return run
 
     def ping() -> Answer:
@@ -71,6 +81,7 @@ def register(app, state: ServerState) -> None:
                 return to_response(view())
             except BaseException as exc:
                 return to_response(error_answer(exc))
+
         return run
 
     def stats() -> Answer:
@@ -93,11 +104,23 @@ def register(app, state: ServerState) -> None:
     def predict_unstructured() -> Answer:
         state.loaded.require(TargetType.UNSTRUCTURED)
         mimetype, charset = codecs.split_content_type(request.content_type)
-        return handlers.unstructured(state.loaded, request.get_data(cache=False), mimetype, charset,
-                                     request.args, dict(request.headers))
+        return handlers.unstructured(
+            state.loaded,
+            request.get_data(cache=False),
+            mimetype,
+            charset,
+            request.args,
+            dict(request.headers),
+        )
 
-    views = {"ping": guarded(ping), "health": guarded(health), "info": guarded(info),
-             "capabilities": guarded(capabilities), "stats": unguarded(stats), "openapi": unguarded(openapi)}
+    views = {
+        "ping": guarded(ping),
+        "health": guarded(health),
+        "info": guarded(info),
+        "capabilities": guarded(capabilities),
+        "stats": unguarded(stats),
+        "openapi": unguarded(openapi),
+    }
     for name, route in GET_ROUTES.items():
         endpoint = _GET_ENDPOINTS[name]
         add([route], endpoint, views[endpoint], "GET")

@@ -43,7 +43,9 @@ def run_server(job: ServeJob, say: Say, warn: Say, guard: Guard) -> ExitStatus:
     from drumkit.server.stats import Timings
 
     settings = job.settings
-    sock = bind(job.host, job.port)  # before loading: a busy port fails fast, and early clients wait in the backlog
+    sock = bind(
+        job.host, job.port
+    )  # before loading: a busy port fails fast, and early clients wait in the backlog
     if settings.metrics:
         from drumkit.server import metrics
 
@@ -59,8 +61,10 @@ def run_server(job: ServeJob, say: Say, warn: Say, guard: Guard) -> ExitStatus:
                 app = build_app(job, state, warn)
         except BaseException:  # a worker whose model cannot load must not fall back into the supervisor
             raise WorkerStartFailed() from None
-        say(f"drumkit server listening on http://{url_host(job.host)}:{job.port}{settings.url_prefix}/ "
-            f"({settings.workers} worker(s), {settings.threads} thread(s) each)")
+        say(
+            f"drumkit server listening on http://{url_host(job.host)}:{job.port}{settings.url_prefix}/ "
+            f"({settings.workers} worker(s), {settings.threads} thread(s) each)"
+        )
         return app
 
     return serve(build_in_worker, sock, settings, state)

@@ -86,7 +86,9 @@ def _json_error_channel():
                 text = f"ERROR: the request body is larger than the server's limit of {limit} bytes (--max-body-size)"
             body = dumps({"message": text})
             self.status = f"{error.code} {error.reason}"
-            self.response_headers.extend([("Content-Type", "application/json"), ("X-Request-ID", str(uuid.uuid4()))])
+            self.response_headers.extend(
+                [("Content-Type", "application/json"), ("X-Request-ID", str(uuid.uuid4()))]
+            )
             self.set_close_on_finish()
             self.content_length = len(body)
             self.write(body)
@@ -203,9 +205,13 @@ def _busy(server, fresh_until: float = 0.0) -> bool:
     if dispatcher.queue or dispatcher.active_count > 0:
         return True
     fresh = time.monotonic() < fresh_until
-    return any(ch.requests or getattr(ch, "request", None) is not None or ch.total_outbufs_len
-               or (fresh and ch.last_activity == ch.creation_time)
-               for ch in list(server.active_channels.values()))
+    return any(
+        ch.requests
+        or getattr(ch, "request", None) is not None
+        or ch.total_outbufs_len
+        or (fresh and ch.last_activity == ch.creation_time)
+        for ch in list(server.active_channels.values())
+    )
 
 
 def run_worker(app, sock, settings: ServerSettings) -> str | None:
@@ -231,12 +237,20 @@ def run_worker(app, sock, settings: ServerSettings) -> str | None:
             base = ThreadedTaskDispatcher()
             base.set_thread_count(settings.threads)
         extra.update(_dispatcher=StreamRouter(base, streams, settings.chat_threads))
-    server = create_server(app, sockets=[sock], threads=settings.threads, ident="drumkit", **extra,
-                           max_request_body_size=settings.max_body_size + 1, asyncore_use_poll=True,
-                           **connections.waitress_options(settings.workers),
-                           # Fewer loop turns per large body, and bodies up to 16 MiB stay in memory
-                           # (waitress's defaults, 8 KiB reads and a temp file above 512 KiB, cost ~30% on 1 MB CSVs).
-                           recv_bytes=RECV_BYTES, inbuf_overflow=IN_MEMORY_BODY)
+    server = create_server(
+        app,
+        sockets=[sock],
+        threads=settings.threads,
+        ident="drumkit",
+        **extra,
+        max_request_body_size=settings.max_body_size + 1,
+        asyncore_use_poll=True,
+        **connections.waitress_options(settings.workers),
+        # Fewer loop turns per large body, and bodies up to 16 MiB stay in memory
+        # (waitress's defaults, 8 KiB reads and a temp file above 512 KiB, cost ~30% on 1 MB CSVs).
+        recv_bytes=RECV_BYTES,
+        inbuf_overflow=IN_MEMORY_BODY,
+    )
     server.channel_class = _json_error_channel()
     server.drain_state = DrainState()
     connections.accept_in_batches(server, settings.workers)
@@ -256,8 +270,11 @@ def run_worker(app, sock, settings: ServerSettings) -> str | None:
         served = run_pending()
         connections.shed_idle(server)
         if cap and served and _rss_bytes() > cap:  # checked after requests: a worker leaves between them
-            log.warning("worker %d: %d MiB resident, above --max-worker-memory: replacing it after its requests",
-                        os.getpid(), _rss_bytes() >> 20)
+            log.warning(
+                "worker %d: %d MiB resident, above --max-worker-memory: replacing it after its requests",
+                os.getpid(),
+                _rss_bytes() >> 20,
+            )
             stopping.append("memory")
     log.info("worker %d: stopping, finishing requests in flight", os.getpid())
     server.drain_state.drain()
@@ -273,8 +290,11 @@ def run_worker(app, sock, settings: ServerSettings) -> str | None:
         wasyncore.loop(timeout=0.05, map=server._map, use_poll=True, count=1)
         run_pending()
     if _busy(server):
-        log.warning("worker %d: requests still open after %gs (--drain-timeout); closing them",
-                    os.getpid(), settings.drain_timeout)
+        log.warning(
+            "worker %d: requests still open after %gs (--drain-timeout); closing them",
+            os.getpid(),
+            settings.drain_timeout,
+        )
     server.task_dispatcher.shutdown(cancel_pending=True, timeout=2)
     wasyncore.close_all(server._map)
     return "memory" if "memory" in stopping else None
@@ -375,9 +395,13 @@ def supervise(build_app, sock, settings: ServerSettings, state) -> ExitStatus:
             else:
                 log.warning("worker %d ended (%s); starting a replacement", pid, _describe(status))
                 if time.monotonic() - started < RESTART_PAUSE:
-                    time.sleep(RESTART_PAUSE)  # a worker dying at once would otherwise restart in a tight loop
+                    time.sleep(
+                        RESTART_PAUSE
+                    )  # a worker dying at once would otherwise restart in a tight loop
             if not stopping:
-                metrics.worker_restarted("memory" if recycled else "crash" if os.WIFSIGNALED(status) else "exit")
+                metrics.worker_restarted(
+                    "memory" if recycled else "crash" if os.WIFSIGNALED(status) else "exit"
+                )
                 spawn(slot)
     finally:
         metrics.disable()

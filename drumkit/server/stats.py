@@ -88,8 +88,14 @@ class ProcessStats:
                 if proc is None or not proc.is_running():
                     proc = self._procs[pid] = psutil.Process(pid)
                 with proc.oneshot():
-                    out.append({"cmdline": proc.cmdline(), "cpu_percent": proc.cpu_percent(),
-                                "mem": proc.memory_info().rss / MIB, "pid": pid})
+                    out.append(
+                        {
+                            "cmdline": proc.cmdline(),
+                            "cpu_percent": proc.cpu_percent(),
+                            "mem": proc.memory_info().rss / MIB,
+                            "pid": pid,
+                        }
+                    )
             except psutil.Error:
                 self._procs.pop(pid, None)
         for gone in set(self._procs) - set(pids):
@@ -121,8 +127,11 @@ def container_memory() -> tuple[int | None, int | None, int | None]:
         return _cgroup2_limit(), _read_int(root / "memory.current"), _read_int(root / "memory.peak")
     v1 = root / "memory"
     if (v1 / "memory.usage_in_bytes").exists():
-        return (_read_int(v1 / "memory.limit_in_bytes"), _read_int(v1 / "memory.usage_in_bytes"),
-                _read_int(v1 / "memory.max_usage_in_bytes"))
+        return (
+            _read_int(v1 / "memory.limit_in_bytes"),
+            _read_int(v1 / "memory.usage_in_bytes"),
+            _read_int(v1 / "memory.max_usage_in_bytes"),
+        )
     return None, None, None
 
 
@@ -131,9 +140,15 @@ def mem_info(drum_info: list[dict]) -> dict:
     import psutil
 
     vm = psutil.virtual_memory()
-    info = {"avail": vm.available / MIB, "free": vm.free / MIB, "total": vm.total / MIB,
-            "drum_rss": sum(p["mem"] for p in drum_info),
-            "container_limit": None, "container_max_used": None, "container_used": None}
+    info = {
+        "avail": vm.available / MIB,
+        "free": vm.free / MIB,
+        "total": vm.total / MIB,
+        "drum_rss": sum(p["mem"] for p in drum_info),
+        "container_limit": None,
+        "container_max_used": None,
+        "container_used": None,
+    }
     if in_container():
         limit, used, peak = container_memory()
         if used is not None:
@@ -150,5 +165,8 @@ def mem_info(drum_info: list[dict]) -> dict:
 def stats_body(timings: Timings, processes: ProcessStats, supervisor_pid: int | None) -> dict:
     """The whole `/stats/` document."""
     drum_info = processes.drum_info(processes.serving_pids(supervisor_pid))
-    return {"drum_info": drum_info, "mem_info": mem_info(drum_info),
-            "time_info": {"run_predictor_total": timings.summary()}}
+    return {
+        "drum_info": drum_info,
+        "mem_info": mem_info(drum_info),
+        "time_info": {"run_predictor_total": timings.summary()},
+    }

@@ -38,13 +38,20 @@ def transform_body(transformed: Any, target: Any = None) -> tuple[bytes, str]:
 
         buffer = io.BytesIO()
         scipy.io.mmwrite(buffer, transformed.sparse.to_coo())
-        fields += [("X.format", "sparse"),
-                   ("X.transformed", ("X.transformed", buffer.getvalue(), "application/octet-stream")),
-                   ("X.colnames", ("X.colnames", "\n".join(names).encode("utf-8"), "application/octet-stream"))]
+        fields += [
+            ("X.format", "sparse"),
+            ("X.transformed", ("X.transformed", buffer.getvalue(), "application/octet-stream")),
+            ("X.colnames", ("X.colnames", "\n".join(names).encode("utf-8"), "application/octet-stream")),
+        ]
     else:
         frame = transformed.set_axis(names, axis=1)
-        fields += [("X.format", "csv"),
-                   ("X.transformed", ("X.transformed", _csv_bytes(frame), "application/octet-stream"))]
+        fields += [
+            ("X.format", "csv"),
+            ("X.transformed", ("X.transformed", _csv_bytes(frame), "application/octet-stream")),
+        ]
     if target is not None:
-        fields += [("y.format", "csv"), ("y.transformed", ("y.transformed", _csv_bytes(target), "application/octet-stream"))]
+        fields += [
+            ("y.format", "csv"),
+            ("y.transformed", ("y.transformed", _csv_bytes(target), "application/octet-stream")),
+        ]
     return encode_multipart_formdata(fields)

@@ -25,10 +25,18 @@ def chat_check(predictor) -> CheckResult:
         else:
             stream_note = "answered a streaming request with one whole completion"
     except Exception as exc:
-        return CheckResult(CHAT, Status.FAILED, f"the chat hook failed: {failure_text(exc)}",
-                           seconds=time.perf_counter() - started)
-    return CheckResult(CHAT, Status.PASSED, f"answered {len(whole)} characters; {stream_note}",
-                       seconds=time.perf_counter() - started)
+        return CheckResult(
+            CHAT,
+            Status.FAILED,
+            f"the chat hook failed: {failure_text(exc)}",
+            seconds=time.perf_counter() - started,
+        )
+    return CheckResult(
+        CHAT,
+        Status.PASSED,
+        f"answered {len(whole)} characters; {stream_note}",
+        seconds=time.perf_counter() - started,
+    )
 
 
 def _model_id(predictor) -> str:

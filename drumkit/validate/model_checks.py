@@ -72,8 +72,16 @@ def failure_text(exc: BaseException) -> str:
 class StructuredChecks:
     """The checks for row-in, row-out models (predict) and transforms, sharing one Predictor."""
 
-    def __init__(self, predictor, frame, *, csv_input: bool, limits: Limits, sink: FailureSink,
-                 progress: Progress | None = None):
+    def __init__(
+        self,
+        predictor,
+        frame,
+        *,
+        csv_input: bool,
+        limits: Limits,
+        sink: FailureSink,
+        progress: Progress | None = None,
+    ):
         from drumkit.predictor.targets import TargetType
 
         self.predictor = predictor
@@ -107,7 +115,9 @@ class StructuredChecks:
         except Exception as exc:
             text = failure_text(exc)
             seconds = time.perf_counter() - started
-            basic = CheckResult(BASIC, Status.FAILED, f"Test failed on the provided dataset: {text}", seconds=seconds)
+            basic = CheckResult(
+                BASIC, Status.FAILED, f"Test failed on the provided dataset: {text}", seconds=seconds
+            )
             if isinstance(exc, RowCountError):
                 count = CheckResult(ROW_COUNT, Status.FAILED, text)
             else:
@@ -137,22 +147,35 @@ class StructuredChecks:
             try:
                 out = self.run(self.as_request(broken))
                 missing = _missing_predictions(out)
-                problem = f"returned {missing} missing prediction(s)" if missing and not self.is_transform else None
+                problem = (
+                    f"returned {missing} missing prediction(s)" if missing and not self.is_transform else None
+                )
             except Exception as exc:
                 problem = failure_text(exc)
             if problem:
-                failures.append({"feature": str(column), "message": problem,
-                                 "dataset": self.sink.save(f"null_value_imputation_{column}", broken)})
+                failures.append(
+                    {
+                        "feature": str(column),
+                        "message": problem,
+                        "dataset": self.sink.save(f"null_value_imputation_{column}", broken),
+                    }
+                )
         if self.progress:
             self.progress(NULLS, len(columns), len(columns))
         seconds = time.perf_counter() - started
         scope = f"{len(columns)} features, {len(rows)} rows each"
         if not failures:
-            return CheckResult(NULLS, Status.PASSED, f"each feature set to missing in turn ({scope})", seconds=seconds)
+            return CheckResult(
+                NULLS, Status.PASSED, f"each feature set to missing in turn ({scope})", seconds=seconds
+            )
         names = ", ".join(f["feature"] for f in failures)
-        return CheckResult(NULLS, Status.FAILED,
-                           f"{len(failures)} of {len(columns)} features broke the model when missing: {names}",
-                           items=failures, seconds=seconds)
+        return CheckResult(
+            NULLS,
+            Status.FAILED,
+            f"{len(failures)} of {len(columns)} features broke the model when missing: {names}",
+            items=failures,
+            seconds=seconds,
+        )
 
     def determinism(self, baseline) -> CheckResult:
         """The same rows scored twice give identical predictions."""
@@ -163,15 +186,20 @@ class StructuredChecks:
             first = baseline if same_rows else self.run(self.as_request(rows))
             second = self.run(self.as_request(rows))
         except Exception as exc:
-            return CheckResult(DETERMINISM, Status.FAILED, f"scoring the rows again failed: {failure_text(exc)}")
+            return CheckResult(
+                DETERMINISM, Status.FAILED, f"scoring the rows again failed: {failure_text(exc)}"
+            )
         diffs = _differences(first, second, exact=True)
         if not diffs:
             return CheckResult(DETERMINISM, Status.PASSED, f"{len(rows)} rows scored twice, identical")
         dataset = self.sink.save("deterministic_predictions_rows", rows)
         items = [{**d, "dataset": dataset} for d in diffs[:10]]
-        return CheckResult(DETERMINISM, Status.FAILED,
-                           f"{len(diffs)} of {len(rows)} rows got different predictions the second time",
-                           items=items)
+        return CheckResult(
+            DETERMINISM,
+            Status.FAILED,
+            f"{len(diffs)} of {len(rows)} rows got different predictions the second time",
+            items=items,
+        )
 
     def row_by_row(self, baseline) -> CheckResult:
         """Each row scored alone (as a one-row request) equals the same row scored in the batch."""
@@ -194,19 +222,26 @@ class StructuredChecks:
                     single = rows.iloc[[i]].reset_index(drop=True)
                 alone = self.run(single)
             except Exception as exc:
-                mismatches.append({"row": i, "message": f"scoring this row alone failed: {failure_text(exc)}"})
+                mismatches.append(
+                    {"row": i, "message": f"scoring this row alone failed: {failure_text(exc)}"}
+                )
                 continue
             diff = _differences(batch.iloc[[i]], alone, exact=False)
             if diff:
                 mismatches.append({"row": i, **{k: v for k, v in diff[0].items() if k != "row"}})
         if not mismatches:
-            return CheckResult(ROW_BY_ROW, Status.PASSED,
-                               f"{len(rows)} rows scored one by one match the batch (rtol {RTOL:g}, atol {ATOL:g})")
+            return CheckResult(
+                ROW_BY_ROW,
+                Status.PASSED,
+                f"{len(rows)} rows scored one by one match the batch (rtol {RTOL:g}, atol {ATOL:g})",
+            )
         dataset = self.sink.save("row_by_row_rows", rows)
-        return CheckResult(ROW_BY_ROW, Status.FAILED,
-                           f"{len(mismatches)} of {len(rows)} rows differ when scored alone "
-                           f"(rtol {RTOL:g}, atol {ATOL:g})",
-                           items=[{**m, "dataset": dataset} for m in mismatches[:10]])
+        return CheckResult(
+            ROW_BY_ROW,
+            Status.FAILED,
+            f"{len(mismatches)} of {len(rows)} rows differ when scored alone (rtol {RTOL:g}, atol {ATOL:g})",
+            items=[{**m, "dataset": dataset} for m in mismatches[:10]],
+        )
 
 
 def _missing_predictions(out) -> int:
@@ -226,8 +261,14 @@ def _differences(first, second, *, exact: bool) -> list[dict]:
     first = _dense(first).reset_index(drop=True)
     second = _dense(second).reset_index(drop=True)
     if first.shape != second.shape or list(map(str, first.columns)) != list(map(str, second.columns)):
-        return [{"row": None, "column": None, "first": f"shape {first.shape} {list(map(str, first.columns))}",
-                 "second": f"shape {second.shape} {list(map(str, second.columns))}"}]
+        return [
+            {
+                "row": None,
+                "column": None,
+                "first": f"shape {first.shape} {list(map(str, first.columns))}",
+                "second": f"shape {second.shape} {list(map(str, second.columns))}",
+            }
+        ]
     out: list[dict] = []
     for position, column in enumerate(first.columns):
         a, b = first.iloc[:, position], second.iloc[:, position]
@@ -240,7 +281,14 @@ def _differences(first, second, *, exact: bool) -> list[dict]:
         else:
             same = ((a == b) | (a.isna() & b.isna())).to_numpy(dtype=bool)
         for row in np.flatnonzero(~same):
-            out.append({"row": int(row), "column": str(column), "first": _plain(a.iloc[row]), "second": _plain(b.iloc[row])})
+            out.append(
+                {
+                    "row": int(row),
+                    "column": str(column),
+                    "first": _plain(a.iloc[row]),
+                    "second": _plain(b.iloc[row]),
+                }
+            )
     out.sort(key=lambda d: d["row"])
     return out
 

@@ -13,9 +13,14 @@ from typing import Any
 
 UNCHECKED_TYPES = {"IMG", "DATE_DURATION", "COUNT_DICT", "GEO"}
 _COMPARE = {
-    "EQUALS": operator.eq, "NOT_EQUALS": operator.ne, "GREATER_THAN": operator.gt, "LESS_THAN": operator.lt,
-    "NOT_GREATER_THAN": operator.le, "NOT_LESS_THAN": operator.ge,
-    "IN": lambda n, values: n in values, "NOT_IN": lambda n, values: n not in values,
+    "EQUALS": operator.eq,
+    "NOT_EQUALS": operator.ne,
+    "GREATER_THAN": operator.gt,
+    "LESS_THAN": operator.lt,
+    "NOT_GREATER_THAN": operator.le,
+    "NOT_LESS_THAN": operator.ge,
+    "IN": lambda n, values: n in values,
+    "NOT_IN": lambda n, values: n not in values,
 }
 
 
@@ -100,9 +105,13 @@ def _data_types(frame, condition: str | None, value: Any) -> list[str]:
     if ok:
         return []
     by_type = {t: [c for c, ct in types.items() if ct == t] for t in present}
-    found = "; ".join(f"{t}: {', '.join(cols[:5])}{' ...' if len(cols) > 5 else ''}" for t, cols in by_type.items())
-    return [f"Datatypes incorrect. Data has types: {', '.join(present)}, but the schema says data_types "
-            f"{condition} {', '.join(sorted(wanted))} (columns by type: {found})"]
+    found = "; ".join(
+        f"{t}: {', '.join(cols[:5])}{' ...' if len(cols) > 5 else ''}" for t, cols in by_type.items()
+    )
+    return [
+        f"Datatypes incorrect. Data has types: {', '.join(present)}, but the schema says data_types "
+        f"{condition} {', '.join(sorted(wanted))} (columns by type: {found})"
+    ]
 
 
 def _number_of_columns(frame, condition: str | None, value: Any) -> list[str]:
@@ -117,8 +126,10 @@ def _number_of_columns(frame, condition: str | None, value: Any) -> list[str]:
     received = frame.shape[1]
     if test(received, target):
         return []
-    return [f"Incorrect number of columns. {received} received. However, the schema dictates that number of "
-            f"columns should be {condition} {value}"]
+    return [
+        f"Incorrect number of columns. {received} received. However, the schema dictates that number of "
+        f"columns should be {condition} {value}"
+    ]
 
 
 def _sparse(frame, value: Any) -> list[str]:
@@ -137,5 +148,7 @@ def _missing(frame, value: Any) -> list[str]:
     columns = [str(c) for c, n in counts.items() if n]
     if not columns:
         return []
-    return [f"Input contains missing values, which the supplied task schema does not allow "
-            f"(columns: {', '.join(columns[:10])}{' ...' if len(columns) > 10 else ''})"]
+    return [
+        f"Input contains missing values, which the supplied task schema does not allow "
+        f"(columns: {', '.join(columns[:10])}{' ...' if len(columns) > 10 else ''})"
+    ]

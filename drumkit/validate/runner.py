@@ -78,7 +78,8 @@ def run_validation(job: ValidationJob, progress: Progress | None = None) -> Repo
         report.add(chat_check(predictor))
     # A textgeneration model with only score_unstructured is validated like an unstructured one.
     unstructured = predictor.target_type is TargetType.UNSTRUCTURED or (
-        not predictor.scores_rows and "score_unstructured" in predictor.hooks)
+        not predictor.scores_rows and "score_unstructured" in predictor.hooks
+    )
     if not predictor.scores_rows and not unstructured:
         _skip_all(report, "the model has no score hook: it only answers chat requests")
         return report
@@ -107,8 +108,12 @@ def _metadata_check(report: Report, code_dir: Path) -> None:
     warnings = [p for p in problems if p.severity != "error"]
     items = [p.to_dict() for p in problems]
     if errors:
-        report.failed(METADATA, f"{len(errors)} error(s), {len(warnings)} warning(s) in {METADATA_FILE}: "
-                      + "; ".join(map(str, problems)), items=items)
+        report.failed(
+            METADATA,
+            f"{len(errors)} error(s), {len(warnings)} warning(s) in {METADATA_FILE}: "
+            + "; ".join(map(str, problems)),
+            items=items,
+        )
     else:
         note = f"; {len(warnings)} warning(s): " + "; ".join(map(str, warnings)) if warnings else ""
         report.passed(METADATA, f"{METADATA_FILE} matches the schema{note}", items=items)
@@ -125,8 +130,14 @@ def _skip_all(report: Report, reason: str) -> None:
         report.skipped(name, reason)
 
 
-def _structured(report: Report, predictor, input_path: Path, job: ValidationJob, sink: FailureSink,
-                progress: Progress | None) -> None:
+def _structured(
+    report: Report,
+    predictor,
+    input_path: Path,
+    job: ValidationJob,
+    sink: FailureSink,
+    progress: Progress | None,
+) -> None:
     import pandas as pd
 
     from drumkit.predictor import codecs
@@ -148,8 +159,9 @@ def _structured(report: Report, predictor, input_path: Path, job: ValidationJob,
             table = codecs.decode(data, fmt)
         except Exception:
             table = None
-    checks = StructuredChecks(predictor, table, csv_input=fmt == codecs.CSV, limits=job.limits, sink=sink,
-                              progress=progress)
+    checks = StructuredChecks(
+        predictor, table, csv_input=fmt == codecs.CSV, limits=job.limits, sink=sink, progress=progress
+    )
     request = {"binary_data": data, "mimetype": codecs.media_type_for_format(fmt), "sparse_colnames": None}
     if not hasattr(model_input, "__len__"):
         report.failed(BASIC, f"read_input_data returned {type(model_input).__name__}, which has no rows")
@@ -159,7 +171,11 @@ def _structured(report: Report, predictor, input_path: Path, job: ValidationJob,
     basic, count, baseline = checks.basic(model_input, request)
     report.add(basic)
     if baseline is None or not isinstance(table, pd.DataFrame):
-        reason = "basic batch prediction failed" if baseline is None else "the input is not a table drumkit can vary"
+        reason = (
+            "basic batch prediction failed"
+            if baseline is None
+            else "the input is not a table drumkit can vary"
+        )
         for name in (NULLS, DETERMINISM, ROW_BY_ROW):
             report.skipped(name, reason)
     elif predictor.target_type.names_its_target:
@@ -170,7 +186,9 @@ def _structured(report: Report, predictor, input_path: Path, job: ValidationJob,
         if job.deterministic:
             report.add(checks.determinism(baseline))
         else:
-            report.skipped(DETERMINISM, "generated text may vary; pass --deterministic if the model promises it")
+            report.skipped(
+                DETERMINISM, "generated text may vary; pass --deterministic if the model promises it"
+            )
     else:
         report.add(checks.null_imputation())
         report.add(checks.determinism(baseline))
@@ -211,9 +229,14 @@ def _unstructured(report: Report, predictor, input_path: Path, job: ValidationJo
         report.failed(BASIC, f"score_unstructured failed on {input_path.name}: {failure_text(exc)}")
     else:
         size = len(result.body) if result.body is not None else 0
-        report.add(CheckResult(BASIC, Status.PASSED,
-                               f"score_unstructured answered {size} bytes ({result.content_type}) for "
-                               f"{mimetype} input", seconds=time.perf_counter() - started))
+        report.add(
+            CheckResult(
+                BASIC,
+                Status.PASSED,
+                f"score_unstructured answered {size} bytes ({result.content_type}) for {mimetype} input",
+                seconds=time.perf_counter() - started,
+            )
+        )
     for name in DATA_CHECKS[1:]:
         report.skipped(name, "does not apply to unstructured models")
 

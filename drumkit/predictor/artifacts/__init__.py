@@ -47,6 +47,7 @@ _SIGNATURES: dict[str, tuple[int, re.Pattern[bytes]]] = {
     ".json": (64, re.compile(rb'\s*\{\s*"learner"\s*:')),  # an XGBoost JSON model opens with {"learner":
 }
 
+
 class Adapter(Protocol):
     """What every adapter module provides (the modules themselves satisfy this protocol)."""
 
@@ -121,7 +122,9 @@ def missing_module_hint(exc: ModuleNotFoundError, default_extra: str) -> str:
     top = (exc.name or "").split(".")[0]
     extra = _EXTRA_FOR_MODULE.get(top) or (default_extra if not top else None)
     if extra:
-        return f"it needs the Python module '{top or exc.name}'. Install it with: pip install 'drumkit[{extra}]'"
+        return (
+            f"it needs the Python module '{top or exc.name}'. Install it with: pip install 'drumkit[{extra}]'"
+        )
     return f"it needs the Python module '{top}', which is not installed (nor in the code dir)"
 
 
@@ -198,7 +201,9 @@ def align_columns(frame: Any, needed: Any) -> Any:
         wanted = set(needed)
         unexpected = [str(name) for name in columns if str(name) not in wanted]
         if missing or unexpected:
-            parts = [f"missing {_shown(missing)}"] * bool(missing) + [f"not in the model {_shown(unexpected)}"] * bool(unexpected)
+            parts = [f"missing {_shown(missing)}"] * bool(missing) + [
+                f"not in the model {_shown(unexpected)}"
+            ] * bool(unexpected)
             raise PayloadError(f"The sparse input's column names differ from the model's: {'; '.join(parts)}")
         return frame if list(map(str, columns)) == needed else frame[needed]
     if missing:
@@ -215,8 +220,11 @@ def unnamed_columns(frame: Any) -> bool:
 
 def _is_sparse(frame: Any) -> bool:
     pandas = sys.modules.get("pandas")
-    return pandas is not None and len(frame.columns) > 0 and all(
-        isinstance(dtype, pandas.SparseDtype) for dtype in frame.dtypes)
+    return (
+        pandas is not None
+        and len(frame.columns) > 0
+        and all(isinstance(dtype, pandas.SparseDtype) for dtype in frame.dtypes)
+    )
 
 
 def _shown(names: list[str], limit: int = 10) -> str:

@@ -18,7 +18,13 @@ EXTENSIONS = (".keras", ".h5")
 
 
 # Keras backends -> the module each needs.
-_BACKEND_MODULES = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch", "numpy": "numpy", "openvino": "openvino"}
+_BACKEND_MODULES = {
+    "tensorflow": "tensorflow",
+    "jax": "jax",
+    "torch": "torch",
+    "numpy": "numpy",
+    "openvino": "openvino",
+}
 
 
 def choose_backend() -> str:

@@ -41,7 +41,9 @@ def predict(model: Any, frame: Any, target_type: TargetType) -> tuple[Any, list 
     frame = align_columns(frame, getattr(model, "feature_names_in_", None))
     if target_type.is_classification:
         if not hasattr(model, "predict_proba"):
-            raise PredictionError(f"{type(model).__name__} has no predict_proba, so it cannot serve target type '{target_type}'")
+            raise PredictionError(
+                f"{type(model).__name__} has no predict_proba, so it cannot serve target type '{target_type}'"
+            )
         classes = getattr(model, "classes_", None)
         return np.asarray(model.predict_proba(frame)), (list(classes) if classes is not None else None)
     if target_type in (TargetType.REGRESSION, TargetType.ANOMALY, TargetType.GEO_POINT):

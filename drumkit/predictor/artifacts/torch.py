@@ -27,7 +27,9 @@ def load(path: Path) -> Any:
         # TorchScript archives load only through torch.jit, which torch 2.9+ marks deprecated; the
         # warning asks the model's author to re-export, which a scoring run cannot do.
         with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message=r"`torch\.jit\.load` is deprecated", category=DeprecationWarning)
+            warnings.filterwarnings(
+                "ignore", message=r"`torch\.jit\.load` is deprecated", category=DeprecationWarning
+            )
             model = torch.jit.load(str(path), map_location="cpu")
     else:
         model = _load_module(path)

@@ -55,13 +55,31 @@ class Codec:
         return importlib.import_module(f"{__name__}.{self.module}")
 
 
-REGISTRY: dict[str, Codec] = {c.name: c for c in (
-    Codec(CSV, ("", "text/csv", "text/plain", "application/csv"), (".csv", ".txt"), None, "csv_codec", True),
-    Codec(MTX, ("text/mtx",), (".mtx",), "text/mtx", "mtx_codec", False),
-    Codec(ARROW, (ARROW_STREAM, DRUM_ARROW, "application/vnd.apache.arrow.file"), (".arrow", ".feather", ".ipc"),
-          DRUM_ARROW, "arrow_codec", True),
-    Codec(PARQUET, (PARQUET_TYPE, "application/x-parquet"), (".parquet", ".pq"), PARQUET_TYPE, "parquet_codec", True),
-)}
+REGISTRY: dict[str, Codec] = {
+    c.name: c
+    for c in (
+        Codec(
+            CSV, ("", "text/csv", "text/plain", "application/csv"), (".csv", ".txt"), None, "csv_codec", True
+        ),
+        Codec(MTX, ("text/mtx",), (".mtx",), "text/mtx", "mtx_codec", False),
+        Codec(
+            ARROW,
+            (ARROW_STREAM, DRUM_ARROW, "application/vnd.apache.arrow.file"),
+            (".arrow", ".feather", ".ipc"),
+            DRUM_ARROW,
+            "arrow_codec",
+            True,
+        ),
+        Codec(
+            PARQUET,
+            (PARQUET_TYPE, "application/x-parquet"),
+            (".parquet", ".pq"),
+            PARQUET_TYPE,
+            "parquet_codec",
+            True,
+        ),
+    )
+}
 _BY_MEDIA_TYPE = {media_type: codec.name for codec in REGISTRY.values() for media_type in codec.media_types}
 _BY_SUFFIX = {suffix: codec.name for codec in REGISTRY.values() for suffix in codec.suffixes}
 
@@ -158,7 +176,9 @@ def response_format(media_type: str) -> str | None:
     return RESPONSE_TYPES.get(media_type)
 
 
-def encode_predictions(predictions: Any, fmt: str, classification: bool, keep_values: bool = False) -> tuple[bytes, str]:
+def encode_predictions(
+    predictions: Any, fmt: str, classification: bool, keep_values: bool = False
+) -> tuple[bytes, str]:
     """(body, content type) of checked predictions in an answer format (JSON, CSV or Arrow).
 
     `keep_values`: the JSON answer keeps the model's values (text stays text) instead of DRUM's float cast.

@@ -18,8 +18,25 @@ from drumkit.predictor.codecs.csv_guard import first_row_end, last_row_end, pand
 
 # pandas' default NA strings (pandas._libs.parsers.STR_NA_VALUES), spelled out to stay import-free.
 PANDAS_NA_VALUES = [
-    "", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
-    "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null",
+    "",
+    "#N/A",
+    "#N/A N/A",
+    "#NA",
+    "-1.#IND",
+    "-1.#QNAN",
+    "-NaN",
+    "-nan",
+    "1.#IND",
+    "1.#QNAN",
+    "<NA>",
+    "N/A",
+    "NA",
+    "NULL",
+    "NaN",
+    "None",
+    "n/a",
+    "nan",
+    "null",
 ]
 _TRUE = ["True", "TRUE", "true"]
 _FALSE = ["False", "FALSE", "false"]
@@ -92,7 +109,9 @@ def to_pandas_frame(table, has_nulls: set[str] | None = None):
             continue  # floats and text come out of to_pandas as read_csv has them
         column = frame.iloc[:, i]
         if pat.is_null(kind):
-            frame.isetitem(i, pd.Series(np.full(n_rows, np.nan), index=frame.index) if n_rows else column.astype(object))
+            frame.isetitem(
+                i, pd.Series(np.full(n_rows, np.nan), index=frame.index) if n_rows else column.astype(object)
+            )
         elif pat.is_integer(kind) and name in has_nulls and column.dtype != np.float64:
             frame.isetitem(i, column.astype(np.float64))
         elif pat.is_boolean(kind) and (column.dtype == object or name in has_nulls):
@@ -182,7 +201,9 @@ def _first_row(block: bytes) -> tuple[bytes, bytes]:
     return block[: end + 1], block[end + 1 :]
 
 
-def _file_blocks(open_source: Callable[[], IO[bytes]], block_size: int) -> Iterator[tuple[bytes, bytes | memoryview, int]]:
+def _file_blocks(
+    open_source: Callable[[], IO[bytes]], block_size: int
+) -> Iterator[tuple[bytes, bytes | memoryview, int]]:
     """(header line, block of whole rows, bytes read so far) of a CSV file; one empty block when it has no rows."""
     with open_source() as source:
         header = None
@@ -212,7 +233,7 @@ def _body_blocks(data: bytes, block_size: int) -> Iterator[tuple[bytes, memoryvi
             if cut >= 0:
                 break
             lo, end = end, min(end + block_size, size)  # no whole row yet: take in more
-        yield header, view[start:cut + 1], cut + 1
+        yield header, view[start : cut + 1], cut + 1
         start = cut + 1
 
 
@@ -238,8 +259,9 @@ def stream_csv_bytes(data: bytes, block_size: int) -> Iterator[tuple[object, int
     return _stream(lambda: _body_blocks(data, block_size), use_threads=False)
 
 
-def _stream(blocks: Callable[[], Iterator[tuple[bytes, bytes | memoryview, int]]],
-            use_threads: bool = True) -> Iterator[tuple[object, int]]:
+def _stream(
+    blocks: Callable[[], Iterator[tuple[bytes, bytes | memoryview, int]]], use_threads: bool = True
+) -> Iterator[tuple[object, int]]:
     import pyarrow as pa
     import pyarrow.types as pat
 
@@ -258,8 +280,11 @@ def _stream(blocks: Callable[[], Iterator[tuple[bytes, bytes | memoryview, int]]
                 lines_before += rows.count(b"\n") - header.count(b"\n")  # for errors naming the file's line
                 if not types:
                     types = {f.name: f.type for f in table.schema}
-                fresh = {name for name, column in zip(table.column_names, table.columns, strict=True)
-                         if column.null_count and (pat.is_integer(types[name]) or pat.is_boolean(types[name]))}
+                fresh = {
+                    name
+                    for name, column in zip(table.column_names, table.columns, strict=True)
+                    if column.null_count and (pat.is_integer(types[name]) or pat.is_boolean(types[name]))
+                }
                 if fresh - has_nulls:
                     has_nulls |= fresh
                     if emitted:
@@ -279,10 +304,14 @@ def _stream(blocks: Callable[[], Iterator[tuple[bytes, bytes | memoryview, int]]
         except pa.ArrowInvalid as exc:
             match = _COLUMN_ERROR.search(str(exc))
             if not match or not types:
-                raise PayloadError(f"Could not parse the CSV input: {_short(str(exc).splitlines()[0])}") from None
+                raise PayloadError(
+                    f"Could not parse the CSV input: {_short(str(exc).splitlines()[0])}"
+                ) from None
             name = list(types)[int(match.group(1))]
             if _widen(types[name]) == types[name]:  # nothing wider to try: never restart in a loop
-                raise PayloadError(f"Could not parse the CSV input: column '{name}' holds values of no single type") from None
+                raise PayloadError(
+                    f"Could not parse the CSV input: column '{name}' holds values of no single type"
+                ) from None
             types[name] = _widen(types[name])
         if emitted:
             yield RESTART, 0
@@ -304,7 +333,8 @@ def _read_block(data: bytes, types: dict, use_threads: bool = True, lines_before
             raise
         return _pandas_table(data, types, lines_before)
     if any(pat.is_binary(f.type) or pat.is_large_binary(f.type) for f in table.schema) or (
-            b'"' in data and data.count(b'"') % 2):
+        b'"' in data and data.count(b'"') % 2
+    ):
         return _pandas_table(data, types, lines_before)
     return table
 
@@ -316,8 +346,9 @@ def _pandas_table(data: bytes, types: dict, lines_before: int):
 
     frame = read_with_pandas(data, lines_before)
     end = first_row_end(data, 0, len(data))
-    names = pacsv.read_csv(pa.BufferReader(data[: end + 1] if end >= 0 else data),
-                           parse_options=_parse_options()).column_names
+    names = pacsv.read_csv(
+        pa.BufferReader(data[: end + 1] if end >= 0 else data), parse_options=_parse_options()
+    ).column_names
     table = pa.Table.from_pandas(frame, preserve_index=False)
     if len(names) == table.num_columns:
         table = table.rename_columns(names)
@@ -340,15 +371,26 @@ def _read_block_arrow(data: bytes, types: dict, use_threads: bool = True):
     # Without a quote no value can hold a line break, and pyarrow splits such text faster (~20%).
     parse_options = _parse_options(newlines_in_values=b'"' in data)
     read_options = pacsv.ReadOptions(use_threads=use_threads, block_size=max(1 << 20, len(data) // 4))
-    table = pacsv.read_csv(pa.BufferReader(source), read_options=read_options, parse_options=parse_options,
-                           convert_options=_convert_options(types))
+    table = pacsv.read_csv(
+        pa.BufferReader(source),
+        read_options=read_options,
+        parse_options=parse_options,
+        convert_options=_convert_options(types),
+    )
     temporal = {f.name: pa.string() for f in table.schema if _is_temporal(f.type)}
     if temporal:
-        table = pacsv.read_csv(pa.BufferReader(source), read_options=read_options, parse_options=parse_options,
-                               convert_options=_convert_options({**types, **temporal}))
+        table = pacsv.read_csv(
+            pa.BufferReader(source),
+            read_options=read_options,
+            parse_options=parse_options,
+            convert_options=_convert_options({**types, **temporal}),
+        )
     if table.num_columns == 1 and b"\n\n" in data.replace(b"\r\n", b"\n"):
         # DRUM re-reads single-column CSVs keeping blank lines (trailing ones too) as missing rows.
-        table = pacsv.read_csv(pa.BufferReader(source), read_options=read_options,
-                               parse_options=_parse_options(newlines_in_values=b'"' in data, ignore_empty_lines=False),
-                               convert_options=_convert_options({f.name: f.type for f in table.schema}))
+        table = pacsv.read_csv(
+            pa.BufferReader(source),
+            read_options=read_options,
+            parse_options=_parse_options(newlines_in_values=b'"' in data, ignore_empty_lines=False),
+            convert_options=_convert_options({f.name: f.type for f in table.schema}),
+        )
     return table

@@ -54,7 +54,9 @@ def first_row_end(data: bytes, lo: int, hi: int) -> int:
 def pandas_decides(exc: Exception, data: bytes) -> bool:
     """Whether pyarrow's failure is one pandas may judge differently (not a column type to widen)."""
     text = str(exc)
-    return "UTF8" in text or _COLUMN_ERROR.search(text) is None or (b'"' in data and data.count(b'"') % 2 == 1)
+    return (
+        "UTF8" in text or _COLUMN_ERROR.search(text) is None or (b'"' in data and data.count(b'"') % 2 == 1)
+    )
 
 
 def read_with_pandas(data: bytes, lines_before: int):
@@ -67,9 +69,13 @@ def read_with_pandas(data: bytes, lines_before: int):
             frame = pd.read_csv(io.BytesIO(data), skip_blank_lines=False)
         return frame
     except UnicodeDecodeError as exc:
-        raise PayloadError(f"{NOT_UTF8} Line {_line_of(data, exc, lines_before)} is not valid UTF-8.") from None
+        raise PayloadError(
+            f"{NOT_UTF8} Line {_line_of(data, exc, lines_before)} is not valid UTF-8."
+        ) from None
     except ValueError as exc:  # ParserError, EmptyDataError
-        raise PayloadError(f"Could not parse the CSV input: {renumber(_first_line(exc), lines_before)}") from None
+        raise PayloadError(
+            f"Could not parse the CSV input: {renumber(_first_line(exc), lines_before)}"
+        ) from None
 
 
 def renumber(message: str, lines_before: int) -> str:

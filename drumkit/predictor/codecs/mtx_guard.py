@@ -13,8 +13,11 @@ import re
 
 from drumkit.errors import PayloadError, PayloadTooLargeError
 
-_BANNER = re.compile(rb"%%matrixmarket[ \t]+matrix[ \t]+(coordinate|array)[ \t]+(real|integer|complex|pattern)"
-                     rb"[ \t]+(general|symmetric|skew-symmetric|hermitian)[ \t]*\r?$", re.IGNORECASE)
+_BANNER = re.compile(
+    rb"%%matrixmarket[ \t]+matrix[ \t]+(coordinate|array)[ \t]+(real|integer|complex|pattern)"
+    rb"[ \t]+(general|symmetric|skew-symmetric|hermitian)[ \t]*\r?$",
+    re.IGNORECASE,
+)
 # Only printable ASCII and line/field whitespace may appear: anything else is not Matrix Market.
 _BAD_BYTE = re.compile(rb"[^\t\n\r\x20-\x7e]")
 # What one column, one row and one stored entry cost once decoded into a sparse DataFrame
@@ -39,8 +42,10 @@ def read(data: bytes):
     lines = data.split(b"\n", 1)
     banner = _BANNER.match(lines[0].strip(b" \t"))
     if banner is None:
-        raise PayloadError("The Matrix Market (.mtx) input does not start with a valid "
-                           "'%%MatrixMarket matrix <coordinate|array> <field> <symmetry>' line")
+        raise PayloadError(
+            "The Matrix Market (.mtx) input does not start with a valid "
+            "'%%MatrixMarket matrix <coordinate|array> <field> <symmetry>' line"
+        )
     layout, field, symmetry = (part.decode().lower() for part in banner.groups())
     rest = lines[1] if len(lines) > 1 else b""
     size_line, body = _size_line(rest)
@@ -54,25 +59,40 @@ def read(data: bytes):
         per_entry += 2
     else:
         if field == "pattern":
-            raise PayloadError("The Matrix Market (.mtx) input is an array of field 'pattern', which has no values")
-        count = rows * cols if symmetry == "general" else (rows * (rows + 1) // 2 if symmetry != "skew-symmetric"
-                                                           else rows * (rows - 1) // 2)
+            raise PayloadError(
+                "The Matrix Market (.mtx) input is an array of field 'pattern', which has no values"
+            )
+        count = (
+            rows * cols
+            if symmetry == "general"
+            else (rows * (rows + 1) // 2 if symmetry != "skew-symmetric" else rows * (rows - 1) // 2)
+        )
     # Every entry takes at least two bytes per token: more than that cannot be in the body.
     if count * max(per_entry, 1) * 2 > len(body) + 2:
-        raise PayloadError(f"The Matrix Market (.mtx) input declares {count} entries but the body is too short to hold them")
+        raise PayloadError(
+            f"The Matrix Market (.mtx) input declares {count} entries but the body is too short to hold them"
+        )
     stored = count * (2 if symmetry != "general" else 1) if layout == "coordinate" else rows * cols
     _check_expansion(rows, cols, stored)
     tokens = body.split()
     if len(tokens) != count * per_entry:
-        raise PayloadError(f"The Matrix Market (.mtx) input declares {count} entries but holds "
-                           f"{len(tokens)} values where {count * per_entry} were expected")
+        raise PayloadError(
+            f"The Matrix Market (.mtx) input declares {count} entries but holds "
+            f"{len(tokens)} values where {count * per_entry} were expected"
+        )
     dtype = {"integer": np.int64, "complex": np.complex128}.get(field, np.float64)
-    table = np.array(tokens, dtype=object).reshape(count, per_entry) if count else np.empty((0, per_entry), object)
+    table = (
+        np.array(tokens, dtype=object).reshape(count, per_entry)
+        if count
+        else np.empty((0, per_entry), object)
+    )
     if layout == "coordinate":
         i = _column(table[:, 0], np.int64, "row index") - 1
         j = _column(table[:, 1], np.int64, "column index") - 1
         if count and (i.min() < 0 or i.max() >= rows or j.min() < 0 or j.max() >= cols):
-            raise PayloadError(f"The Matrix Market (.mtx) input has an entry outside its declared shape {rows} x {cols}")
+            raise PayloadError(
+                f"The Matrix Market (.mtx) input has an entry outside its declared shape {rows} x {cols}"
+            )
         values = _values(table[:, 2:], field, dtype, count)
     else:
         values = _values(table, field, dtype, count)
@@ -88,7 +108,11 @@ def read(data: bytes):
             mirrored = -mirrored
         elif symmetry == "hermitian":
             mirrored = np.conj(mirrored)
-        i, j, values = np.concatenate([i, j[off]]), np.concatenate([j, i[off]]), np.concatenate([values, mirrored])
+        i, j, values = (
+            np.concatenate([i, j[off]]),
+            np.concatenate([j, i[off]]),
+            np.concatenate([values, mirrored]),
+        )
     matrix = scipy.sparse.coo_matrix((values, (i, j)), shape=(rows, cols)).tocsr()
     if layout == "array":
         matrix.eliminate_zeros()  # a dense array's zeros are not entries (as scipy's reader gives them)
@@ -108,7 +132,9 @@ def _size_line(rest: bytes) -> tuple[bytes, bytes]:
 def _integers(line: bytes, expected: int, what: str) -> list[int]:
     parts = line.split()
     if len(parts) != expected or not all(part.isdigit() and len(part) <= 18 for part in parts):
-        raise PayloadError(f"The Matrix Market (.mtx) input's {what} must be {expected} non-negative whole numbers")
+        raise PayloadError(
+            f"The Matrix Market (.mtx) input's {what} must be {expected} non-negative whole numbers"
+        )
     return [int(part) for part in parts]
 
 
@@ -118,7 +144,8 @@ def _check_expansion(rows: int, cols: int, stored: int) -> None:
     if limit is not None and needed > limit:
         raise PayloadTooLargeError(
             f"The Matrix Market (.mtx) input declares a {rows} x {cols} matrix with {stored} entries, which would "
-            f"take about {needed >> 20} MiB once decoded; the limit derived from --max-body-size is {limit >> 20} MiB")
+            f"take about {needed >> 20} MiB once decoded; the limit derived from --max-body-size is {limit >> 20} MiB"
+        )
 
 
 def _column(tokens, dtype, what: str):
@@ -127,7 +154,9 @@ def _column(tokens, dtype, what: str):
     try:
         return np.array([int(token) for token in tokens], dtype=dtype)
     except (ValueError, OverflowError):
-        raise PayloadError(f"The Matrix Market (.mtx) input has a {what} that is not a whole number in range") from None
+        raise PayloadError(
+            f"The Matrix Market (.mtx) input has a {what} that is not a whole number in range"
+        ) from None
 
 
 def _values(table, field: str, dtype, count: int):
@@ -145,4 +174,6 @@ def _values(table, field: str, dtype, count: int):
             return np.array([int(token) for token in column], dtype=dtype)
         return np.array(column.astype(bytes), dtype=np.float64)
     except (ValueError, OverflowError):
-        raise PayloadError(f"The Matrix Market (.mtx) input has a value that is not a {field} number") from None
+        raise PayloadError(
+            f"The Matrix Market (.mtx) input has a value that is not a {field} number"
+        ) from None

@@ -36,7 +36,9 @@ except ImportError:  # an optional extra: the engine is imported only when asked
     raise UsageError("--engine dask needs Dask: pip install 'drumkit[dask]'") from None
 
 CONNECT_TIMEOUT = 10  # seconds: an unreachable scheduler is one line, not a hang
-ALLOWED_FAILURES = 3  # reruns of a partition whose worker died (the local cluster's; an existing one keeps its own)
+ALLOWED_FAILURES = (
+    3  # reruns of a partition whose worker died (the local cluster's; an existing one keeps its own)
+)
 
 
 class CodeDirPlugin(WorkerPlugin):
@@ -104,7 +106,9 @@ def shippable(settings: ModelSettings) -> tuple[ModelSettings, dict[str, str]]:
         from drumkit.runtime_params import load_runtime_params
 
         metadata = load_metadata(Path(settings.code_dir))
-        env = load_runtime_params(settings.runtime_params_file, (metadata or {}).get("runtimeParameterDefinitions"))
+        env = load_runtime_params(
+            settings.runtime_params_file, (metadata or {}).get("runtimeParameterDefinitions")
+        )
     labels = settings.class_labels
     if settings.class_labels_file:
         labels = read_labels_file(settings.class_labels_file)
@@ -128,16 +132,23 @@ class DaskEngine:
             try:
                 self.client = distributed.Client(scheduler, timeout=CONNECT_TIMEOUT, set_as_default=False)
             except (OSError, TimeoutError) as exc:
-                raise DrumkitError(f"Cannot reach the Dask scheduler at {scheduler} within {CONNECT_TIMEOUT} s "
-                                   f"({type(exc).__name__})") from None
+                raise DrumkitError(
+                    f"Cannot reach the Dask scheduler at {scheduler} within {CONNECT_TIMEOUT} s "
+                    f"({type(exc).__name__})"
+                ) from None
             except ValueError as exc:
                 raise UsageError(f"--scheduler {scheduler}: {exc}") from None
         else:
             import dask
 
             with dask.config.set({"distributed.scheduler.allowed-failures": ALLOWED_FAILURES}):
-                self._cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                                         dashboard_address=None, silence_logs=logging.CRITICAL)
+                self._cluster = distributed.LocalCluster(
+                    n_workers=workers,
+                    threads_per_worker=1,
+                    processes=True,
+                    dashboard_address=None,
+                    silence_logs=logging.CRITICAL,
+                )
             self.client = distributed.Client(self._cluster, set_as_default=False)
         try:
             self._load_model(settings)
@@ -157,7 +168,9 @@ class DaskEngine:
         except DrumkitError:
             raise
         except Exception as exc:
-            raise DrumkitError(f"The model failed to load on a Dask worker: {type(exc).__name__}: {exc}") from None
+            raise DrumkitError(
+                f"The model failed to load on a Dask worker: {type(exc).__name__}: {exc}"
+            ) from None
 
     def model_info(self) -> ModelInfo:
         """The target type and input rule of the model as one worker loaded it."""
@@ -169,8 +182,17 @@ class DaskEngine:
         """Submit every partition, follow completions; the first failure (or Ctrl+C) cancels the rest."""
         task = replace(task, reader_threads=False)  # each worker is one core's worth of work
         job = hashlib.sha256(os.urandom(8)).hexdigest()[:8]
-        futures = [self.client.submit(run_partition, self.plugin_name, task, part, pure=False,
-                                      key=f"drumkit-part-{part.index:05d}-{job}") for part in parts]
+        futures = [
+            self.client.submit(
+                run_partition,
+                self.plugin_name,
+                task,
+                part,
+                pure=False,
+                key=f"drumkit-part-{part.index:05d}-{job}",
+            )
+            for part in parts
+        ]
         try:
             for done, future in enumerate(distributed.as_completed(futures, loop=self.client.loop), 1):
                 future.result()
@@ -180,8 +202,10 @@ class DaskEngine:
         except BaseException as exc:
             self.client.cancel(futures)
             if type(exc).__name__ == "KilledWorker":
-                raise DrumkitError(f"Dask workers died every time they ran one partition, up to the scheduler's "
-                                   f"allowed-failures (out of memory? try a smaller --blocksize): {exc}") from None
+                raise DrumkitError(
+                    f"Dask workers died every time they ran one partition, up to the scheduler's "
+                    f"allowed-failures (out of memory? try a smaller --blocksize): {exc}"
+                ) from None
             raise
 
     def close(self) -> None:

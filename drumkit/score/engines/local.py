@@ -30,7 +30,9 @@ class LocalEngine:
                 progress(done, len(parts))
         return rows
 
-    def frames(self, task: PartitionTask, parts: list[Partition], progress: Progress | None = None) -> Iterator[Any]:
+    def frames(
+        self, task: PartitionTask, parts: list[Partition], progress: Progress | None = None
+    ) -> Iterator[Any]:
         """Each partition's output frame, in order (for a single output file)."""
         for done, part in enumerate(parts, 1):
             yield task.frame(self.predictor, part)

@@ -191,7 +191,7 @@ def load_secrets(mount_path: str | None, env_var_prefix: str | None) -> dict[str
         start = f"{env_var_prefix}_"
         for key, value in os.environ.items():
             if key.startswith(start):
-                raw[key[len(start):]] = (f"env var {key}", value)
+                raw[key[len(start) :]] = (f"env var {key}", value)
     if mount_path is not None:
         folder = Path(mount_path)
         for path in sorted(folder.glob("*")):
@@ -206,8 +206,12 @@ def _secret(name: str, source: str, text: str) -> AbstractSecret:
     except ValueError as exc:
         raise SecretFormatError(f"User secret '{name}' ({source}) is not valid JSON: {exc}") from None
     if not isinstance(values, dict) or "credential_type" not in values:
-        raise SecretFormatError(f"User secret '{name}' ({source}) must be a JSON object with a 'credential_type'")
+        raise SecretFormatError(
+            f"User secret '{name}' ({source}) must be a JSON object with a 'credential_type'"
+        )
     try:
         return secrets_factory(values)
     except TypeError as exc:  # a required field is missing
-        raise SecretFormatError(f"User secret '{name}' ({source}) does not fit its credential_type: {exc}") from None
+        raise SecretFormatError(
+            f"User secret '{name}' ({source}) does not fit its credential_type: {exc}"
+        ) from None
