@@ -1,6 +1,6 @@
 # Two entry points that work on a fresh machine with Python 3.11 and pip:
 #   make demo   installs drumkit in .venv and scores the bundled example model
-#   make test   installs the test dependencies in .venv and runs the suite
+#   make test   installs the test dependencies in .venv, runs the linters, then the suite
 PYTHON ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
@@ -36,7 +36,8 @@ demo: $(VENV)/.installed-demo
 	@echo "==> scoring examples/iris/sample.csv (then: source $(VENV)/bin/activate, or run $(BIN)/drumkit)"
 	$(BIN)/drumkit score --code-dir examples/iris --input examples/iris/sample.csv
 
-test: $(VENV)/.installed-test
+# Lint and types first (seconds), then every test.
+test: lint
 	$(BIN)/python -m pytest -q
 
 # The inner loop: the unit tier only (no drumkit processes, no servers), well under 30 s.
