@@ -100,7 +100,7 @@ def start(args: list[str], log_dir: Path, prefix: str = "", env: dict | None = N
     return server
 
 
-def wait_for(condition, timeout: float = START_TIMEOUT, what: str = "condition"):
+def wait_for(condition, timeout: float = START_TIMEOUT, what: str = "condition", interval: float = 0.05):
     """Poll `condition` until it returns something truthy (returned), failing the test after `timeout` seconds."""
     import pytest
 
@@ -109,7 +109,7 @@ def wait_for(condition, timeout: float = START_TIMEOUT, what: str = "condition")
         value = condition()
         if value:
             return value
-        time.sleep(0.05)
+        time.sleep(interval)
     pytest.fail(f"timed out waiting for {what}")
 
 

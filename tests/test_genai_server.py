@@ -38,13 +38,7 @@ def gated_stream(server, gate, text: str = MESSAGES[0]["content"]):
 
 
 def wait_until(condition, timeout: float = POLL_TIMEOUT, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.01)
-    raise AssertionError(f"{what} not met within {timeout}s")
+    return serverproc.wait_for(condition, timeout, what, interval=0.01)
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ import contextlib
 import importlib.util
 import inspect
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -66,19 +66,15 @@ class Hooks:
     def call(self, name: str, *args: Any, **kwargs: Any) -> Any:
         """Call a hook; its exceptions become HookError in DRUM's words, CustomHTTPError passes through."""
         if name in _UNWRAPPED:
-            with unwrapped_failures():
-                return self._functions[name](*args, **kwargs)
-        try:
-            return self._functions[name](*args, **kwargs)
-        except CustomHTTPError:
-            raise
-        except Exception as exc:
-            from drumkit import compat
+            describe = _own_text
+        else:
+            prefix = self._failure_text[name]
 
-            user_error = compat.user_http_error(exc)  # the real datarobot_drum's CustomHTTPError
-            if user_error is not None:
-                raise user_error from exc
-            raise HookError(f"{self._failure_text[name]} Exception: {exc!r}") from exc
+            def describe(exc: Exception) -> str:
+                return f"{prefix} Exception: {exc!r}"
+
+        with hook_failures(describe):
+            return self._functions[name](*args, **kwargs)
 
     def transform_arity(self) -> int:
         """How many positional parameters the transform hook takes."""
@@ -129,8 +125,9 @@ def load_hooks(
 
 
 @contextlib.contextmanager
-def unwrapped_failures():
-    """Run hook code whose exceptions keep their own text, as DRUM's chat and score_unstructured do."""
+def hook_failures(describe: Callable[[Exception], str]) -> Iterator[None]:
+    """Run hook code: a CustomHTTPError (drumkit's or datarobot_drum's) passes through, any other failure
+    becomes a HookError with `describe(exc)` as its message."""
     try:
         yield
     except CustomHTTPError:
@@ -141,7 +138,16 @@ def unwrapped_failures():
         user_error = compat.user_http_error(exc)  # the real datarobot_drum's CustomHTTPError
         if user_error is not None:
             raise user_error from exc
-        raise HookError(str(exc) or repr(exc)) from exc
+        raise HookError(describe(exc)) from exc
+
+
+def unwrapped_failures() -> contextlib.AbstractContextManager[None]:
+    """Run hook code whose exceptions keep their own text, as DRUM's chat and score_unstructured do."""
+    return hook_failures(_own_text)
+
+
+def _own_text(exc: Exception) -> str:
+    return str(exc) or repr(exc)
 
 
 def _extra_hint(exc: BaseException) -> str:
