@@ -277,7 +277,12 @@ class Server:
         raise RuntimeError("server not ready in 180 s")
 
     def peak_rss_mib(self) -> float | None:
-        return peak_rss_mib(self.proc.pid)
+        """The largest VmHWM among the server's workers (the supervisor forks them at every worker count)."""
+        import psutil
+
+        pids = [child.pid for child in psutil.Process(self.proc.pid).children(recursive=True)] or [self.proc.pid]
+        peaks = [peak for peak in map(peak_rss_mib, pids) if peak is not None]
+        return max(peaks) if peaks else None
 
     def cpu_seconds(self) -> float:
         """User + system CPU of the server and its workers so far."""
