@@ -325,3 +325,18 @@ def test_list_values_stay_lists_in_predict_json(tmp_path):
     predictor = Predictor.from_settings(ModelSettings(code_dir=code_dir, target_type="geopoint"))
     answer = create_app(predictor).test_client().post("/predict/", data=b"x\n2\n4\n", content_type="text/csv")
     assert answer.status_code == 200 and answer.json == {"predictions": [[2.0, 1.0], [4.0, 2.0]]}
+
+
+def test_chat_and_models_routes_carry_drums_endpoint_names(tmp_path):
+    """Auth extensions exempt or guard routes by endpoint name: chat routes sit on `model_api` like the rest."""
+    from drumkit.predictor.predictor import Predictor
+    from drumkit.predictor.settings import ModelSettings
+    from drumkit.server.app import create_app
+
+    predictor = Predictor.from_settings(ModelSettings(code_dir=genaimodels.dummy_chat_dir(tmp_path)))
+    app = create_app(predictor)
+    endpoints = {rule.rule: rule.endpoint for rule in app.url_map.iter_rules()}
+    for path in ("/chat/completions", "/v1/chat/completions/"):
+        assert endpoints[path] == "model_api.chat"
+    for path in ("/models", "/v1/models/"):
+        assert endpoints[path] == "model_api.get_supported_llm_models"

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from drumkit.errors import CustomHTTPError, DrumkitError, PayloadError
 from drumkit.predictor.codecs.json_codec import dumps
 from drumkit.server.answers import error_answer, json_answer, message
-from drumkit.server.paths import CHAT_ROUTES, MODELS_ROUTES, spellings
+from drumkit.server.paths import CHAT_ROUTES, MODELS_ROUTES
 from drumkit.server.routes import ERROR_SERVER_STATUS, to_response
 from drumkit.server.state import ServerState
 
@@ -36,11 +36,10 @@ class MalformedJson(DrumkitError):
     http_status = 400
 
 
-def register(app, state: ServerState) -> None:
-    """Add the chat and models routes under the prefix, with and without the trailing slash."""
+def register(add, state: ServerState) -> None:
+    """Add the chat and models routes through `add(routes, endpoint, view, method)` (the `model_api`
+    blueprint, DRUM's endpoint names `chat` and `get_supported_llm_models`)."""
     from flask import request
-
-    prefix = state.settings.url_prefix
 
     def respond(view):
         def run():
@@ -48,7 +47,7 @@ def register(app, state: ServerState) -> None:
                 return to_response(message(f"ERROR: {state.load_error}", ERROR_SERVER_STATUS))
             try:
                 return view()
-            except Exception as exc:  # every failure becomes a JSON body; the server keeps serving
+            except BaseException as exc:  # SystemExit from a hook too: a JSON body, the server keeps serving
                 return to_response(error_answer(exc))
 
         return run
@@ -71,24 +70,8 @@ def register(app, state: ServerState) -> None:
     def models():
         return to_response(json_answer(state.loaded.supported_models()))
 
-    for route in CHAT_ROUTES:
-        for i, path in enumerate(spellings(prefix, route)):
-            app.add_url_rule(
-                path,
-                endpoint=f"chat:{route}:{i}",
-                view_func=respond(chat),
-                methods=["POST"],
-                strict_slashes=False,
-            )
-    for route in MODELS_ROUTES:
-        for i, path in enumerate(spellings(prefix, route)):
-            app.add_url_rule(
-                path,
-                endpoint=f"models:{route}:{i}",
-                view_func=respond(models),
-                methods=["GET"],
-                strict_slashes=False,
-            )
+    add(CHAT_ROUTES, "chat", respond(chat), "POST")
+    add(MODELS_ROUTES, "get_supported_llm_models", respond(models), "GET")
 
 
 def parse_chat_request(content_type: str | None, body: bytes) -> dict:

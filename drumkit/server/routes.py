@@ -127,11 +127,10 @@ def register(app, state: ServerState) -> None:
     add(PREDICT_ROUTES, "predict", guarded(predict), "POST")
     add(UNSTRUCTURED_ROUTES, "predict_unstructured", guarded(predict_unstructured), "POST")
     add(TRANSFORM_ROUTES, "transform", guarded(transform), "POST")
-    app.register_blueprint(api)
-
     from drumkit.server import chat
 
-    chat.register(app, state)
+    chat.register(add, state)
+    app.register_blueprint(api)
 
     @app.errorhandler(Exception)
     def _any_error(exc):  # 404, 405, 413, 400 from werkzeug and anything unexpected: JSON, never HTML
