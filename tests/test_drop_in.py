@@ -420,7 +420,8 @@ def test_custom_model_workers_sets_the_servers_workers(regression_dir, tmp_path,
     server = serverproc.start(["--code-dir", str(regression_dir), "--verbose", "--logging-level", "info"], tmp_path,
                               env={"CUSTOM_MODEL_WORKERS": "2", "MAX_WORKERS": ""})
     try:
-        assert "(2 worker(s)" in server.stderr()
+        # The first worker announces the server once its model loaded; the other may answer /ping/ first.
+        assert serverproc.wait_for(lambda: "(2 worker(s)" in server.stderr(), what="the listening line")
         response = server.post("/predict/", data=x_csv[0].read_bytes())
         assert response.status_code == 200
         np.testing.assert_allclose(response.json()["predictions"], pd.read_csv(x_csv[0])["x"])
