@@ -9,6 +9,8 @@ from tests.hookmodels import write_code_dir
 FAULT_CUSTOM = '''
 import ctypes
 import os
+import time
+from pathlib import Path
 
 import pandas as pd
 
@@ -30,10 +32,14 @@ def score(data, model, **kwargs):
             raise KeyboardInterrupt()
         if act == "base":
             raise Odd("odd")
+        if act == "sleep":  # column `marker` names a file created once the hook runs
+            Path(str(data["marker"].iloc[0])).touch()
+            time.sleep(float(data["x"].iloc[0]))
     return pd.DataFrame({"Predictions": data["x"].astype(float).to_numpy() * 2})
 '''
 
 
 def fault_dir(root: Path) -> Path:
-    """Regression hooks: predictions are 2*x; `act` = exit|segv|systemexit|interrupt|base misbehaves."""
+    """Regression hooks: predictions are 2*x; `act` = exit|segv|systemexit|interrupt|base misbehaves;
+    sleep waits x seconds after touching the file named in `marker`."""
     return write_code_dir(root, {"custom.py": FAULT_CUSTOM}, "name: faults\ntype: inference\ntargetType: regression\n")

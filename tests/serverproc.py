@@ -113,6 +113,12 @@ def wait_for(condition, timeout: float = START_TIMEOUT, what: str = "condition",
     pytest.fail(f"timed out waiting for {what}")
 
 
+def post_request(path: str, body: bytes, content_type: str = "text/csv", close: bool = False) -> bytes:
+    """The raw bytes of one HTTP/1.1 POST (keep-alive unless `close`)."""
+    head = f"POST {path} HTTP/1.1\r\nHost: t\r\nContent-Type: {content_type}\r\nContent-Length: {len(body)}\r\n"
+    return (head + ("Connection: close\r\n" if close else "") + "\r\n").encode() + body
+
+
 def read_response(sock: socket.socket) -> bytes:
     """One whole HTTP response (head and a Content-Length body) from a raw keep-alive connection."""
     received = b""

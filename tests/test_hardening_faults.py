@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+
 import pytest
 import requests
 
@@ -72,3 +74,32 @@ def test_a_dying_model_costs_its_request_and_a_fresh_worker(server, act):
     serverproc.wait_for(lambda: predicts(server), what="a replacement worker")
     assert server.proc.poll() is None
     assert server.stderr().count("starting a replacement") == before + 1
+
+
+def answer_or_reset(conn: socket.socket) -> bytes:
+    try:
+        return serverproc.read_until_closed(conn)
+    except ConnectionResetError:
+        return b""
+
+
+def test_a_crash_loses_only_its_own_request_of_a_burst(server, tmp_path):
+    """A burst waits in the backlog while the worker is busy; one request of it kills the worker. The
+    worker takes a connection only when it can start it, so the rest wait for the replacement."""
+    marker = tmp_path / "busy"
+    blocker = socket.create_connection(("127.0.0.1", server.port), timeout=BOUND)
+    blocker.sendall(serverproc.post_request("/predict/", f"x,act,marker\n1,sleep,{marker}\n".encode()))
+    serverproc.wait_for(marker.exists, what="the blocking request to start")
+    burst = []
+    for index in range(48):
+        act = "exit" if index == 6 else "none"
+        conn = socket.create_connection(("127.0.0.1", server.port), timeout=BOUND)
+        conn.sendall(serverproc.post_request("/predict/", f"x,act\n{index},{act}\n".encode(), close=True))
+        burst.append(conn)
+    assert b"200 OK" in serverproc.read_response(blocker)
+    answers = [answer_or_reset(conn) for conn in burst]
+    lost = [index for index, answer in enumerate(answers) if not answer.startswith(b"HTTP/1.1 200 OK")]
+    assert lost == [6]
+    assert all(answer.endswith(b'{"predictions":[%d.0]}' % (2 * index))
+               for index, answer in enumerate(answers) if index != 6)
+    assert predicts(server)

@@ -1,13 +1,18 @@
-"""A worker's connection policy: accept in batches, time idle connections out, shed the oldest idle at the limit.
+"""A worker's connection policy: take from the backlog only what it can start, time idle connections out,
+shed the oldest idle at the limit.
 
-waitress accepts one connection per turn of its loop, and a turn of an inline worker services every
-complete request first: 256 clients connecting at once waited up to 256 turns for their first
-byte to be read (timeouts at 5 s). At its connection limit waitress stops accepting, so 1,000 idle
-or trickling connections locked every new client out; here the oldest idle ones are closed to
-make room instead.
+A connection in the listening socket's backlog survives a worker that crashes (the supervisor holds the
+socket and the replacement takes it); one the worker has accepted dies with it. So a worker accepts
+connections until it holds as many with a request under way as it has free threads: a burst of 48
+requests, one of which killed the worker, lost 42 when a worker took up to 64 connections a turn, and
+loses only the killer now. Connections that have sent nothing yet (idle or slow clients) do not count,
+so 1,000 of them are still taken in batches and cannot lock a client out; at its connection limit
+waitress would stop accepting, so here the oldest idle ones are closed to make room instead.
 """
 
 from __future__ import annotations
+
+import socket
 
 CONNECTION_LIMIT = 1000
 IDLE_TIMEOUT = 60  # seconds a keep-alive connection may sit without a byte
@@ -29,32 +34,75 @@ def accept_batch(workers: int) -> int:
     return max(1, ACCEPT_BATCH // max(workers, 1))
 
 
-def accept_in_batches(server, workers: int) -> None:
-    """Make the server take up to `accept_batch` waiting connections each time the listening socket is ready."""
-    accept_one = server.handle_accept
-    batch = accept_batch(workers)
+class Acceptor:
+    """Takes waiting connections from the backlog after a turn's requests were serviced, until those with a
+    request under way fill the worker's free threads (up to `accept_batch` a turn).
 
-    def handle_accept() -> None:
-        for _ in range(batch):
-            before = len(server._map)
-            accept_one()
-            if len(server._map) == before:  # the backlog is empty (or accept failed)
-                return
+    waitress accepts in its poll, before the same poll reads the requests of connections it already holds:
+    an inline worker then held a new connection while it serviced another, and lost it in a crash.
+    """
 
-    server.handle_accept = handle_accept
+    def __init__(self, server, workers: int, threads: int):
+        self.server = server
+        self.threads = threads
+        self.batch = accept_batch(workers)
+        self.ready = False
+        self.accept_one = server.handle_accept
+        # Chat streams have a pool of their own: an open stream must not stop the worker from accepting.
+        self.dispatcher = getattr(server.task_dispatcher, "base", server.task_dispatcher)
+        readable = server.readable
+
+        def gated_readable() -> bool:
+            return (
+                readable() and self.free_threads() > 0
+            )  # waitress's readable() first: it runs the idle cleanup
+
+        server.readable = gated_readable
+        server.handle_accept = self.mark_ready
+
+    def free_threads(self) -> int:
+        """Threads with no request queued for them."""
+        return self.threads - len(self.dispatcher.queue) - self.dispatcher.active_count
+
+    def mark_ready(self) -> None:
+        """The listening socket has connections waiting (called by the poll)."""
+        self.ready = True
+
+    def take(self) -> int:
+        """Accept what the worker can start now; returns how many connections were taken."""
+        if not self.ready:
+            return 0
+        self.ready = False
+        room = self.free_threads()
+        taken = 0
+        while room > 0 and taken < self.batch:
+            if not self.accept_newest():
+                break
+            taken += 1
+            if _has_bytes(next(reversed(self.server._map.values()))):
+                room -= 1
+        return taken
+
+    def accept_newest(self) -> bool:
+        """Accept one connection; false when the backlog is empty (or accept failed)."""
+        before = len(self.server._map)
+        self.accept_one()
+        return len(self.server._map) > before
+
+    def sweep(self, most: int = 4096) -> int:
+        """Accept every connection waiting in the backlog now (at shutdown, so that it is answered, not reset)."""
+        taken = 0
+        while taken < most and self.accept_newest():
+            taken += 1
+        return taken
 
 
-def sweep_backlog(server, most: int = 4096) -> int:
-    """Accept every connection waiting in the backlog now (at shutdown, so that it is answered, not reset)."""
-    taken = 0
-    while taken < most:
-        before = len(server._map)
-        server.handle_accept()
-        grown = len(server._map) - before
-        if grown <= 0:
-            return taken
-        taken += grown
-    return taken
+def _has_bytes(channel) -> bool:
+    """Whether a connection has sent something (without reading it)."""
+    try:
+        return bool(channel.socket.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT))
+    except OSError:  # nothing yet (would block), or an error the next poll reports
+        return False
 
 
 def shed_idle(server, limit: int = CONNECTION_LIMIT) -> int:

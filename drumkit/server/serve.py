@@ -253,7 +253,7 @@ def run_worker(app, sock, settings: ServerSettings) -> str | None:
     )
     server.channel_class = _json_error_channel()
     server.drain_state = DrainState()
-    connections.accept_in_batches(server, settings.workers)
+    acceptor = connections.Acceptor(server, settings.workers, settings.threads)
     stopping: list[int | str] = []
 
     def stop(signum, _frame):
@@ -268,6 +268,7 @@ def run_worker(app, sock, settings: ServerSettings) -> str | None:
     while not stopping:
         wasyncore.loop(timeout=1.0, map=server._map, use_poll=True, count=1)
         served = run_pending()
+        acceptor.take()
         connections.shed_idle(server)
         if cap and served and _rss_bytes() > cap:  # checked after requests: a worker leaves between them
             log.warning(
@@ -280,7 +281,7 @@ def run_worker(app, sock, settings: ServerSettings) -> str | None:
     server.drain_state.drain()
     if any(signum in (signal.SIGTERM, signal.SIGINT) for signum in stopping):
         # The service is stopping: connections waiting in the backlog are answered, not reset.
-        connections.sweep_backlog(server)
+        acceptor.sweep()
     # Connections this worker accepted get their request read and answered before it leaves.
     fresh_until = time.monotonic() + BACKLOG_GRACE
     server.accepting = False
