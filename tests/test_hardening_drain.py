@@ -44,3 +44,23 @@ def test_sigterm_answers_the_request_in_service_and_the_backlog(code_dir, tmp_pa
         assert server.proc.wait(timeout=BOUND) == 0
     finally:
         server.stop()
+
+
+def test_sigterm_closes_every_answer_in_service_with_threads(code_dir, tmp_path):
+    server = serverproc.start(["--code-dir", str(code_dir), "--threads", "2"], tmp_path / "logs")
+    markers = [tmp_path / "first", tmp_path / "second"]
+    try:
+        slow = []
+        for marker in markers:
+            conn = socket.create_connection(("127.0.0.1", server.port), timeout=BOUND)
+            conn.sendall(post("/predict/", f"a,sleep,marker\n1,1.5,{marker}\n".encode()))
+            slow.append(conn)
+        serverproc.wait_for(lambda: all(m.exists() for m in markers), what="both slow requests to start")
+        server.proc.terminate()
+        for conn in slow:
+            head, _, body = serverproc.read_until_closed(conn).partition(b"\r\n\r\n")
+            assert head.startswith(b"HTTP/1.1 200 OK") and b"\r\nConnection: close" in head
+            assert b"[2.75]" in body
+        assert server.proc.wait(timeout=BOUND) == 0
+    finally:
+        server.stop()

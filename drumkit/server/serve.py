@@ -100,11 +100,11 @@ def _json_error_channel():
             drain = self.channel.server.drain_state
             if drain.draining:
                 self.set_close_on_finish()
-            drain.current = self
+            drain.in_service.add(self)
             try:
                 super().service()
             finally:
-                drain.current = None
+                drain.in_service.discard(self)
 
     class ChunkedBodyParser(HTTPRequestParser):
         def parse_header(self, header_plus):
@@ -143,18 +143,18 @@ def _json_error_channel():
 
 
 class DrainState:
-    """Whether a worker is draining, and the answer it is computing (told to close its connection)."""
+    """Whether a worker is draining, and the answers it is computing (told to close their connections)."""
 
     def __init__(self):
         self.draining = False
-        self.current = None
+        self.in_service: set = set()  # one task per thread at most
 
     def drain(self) -> None:
         """From now on every answer closes its connection."""
         self.draining = True
-        current = self.current
-        if current is not None and not current.wrote_header:
-            current.set_close_on_finish()
+        for task in list(self.in_service):
+            if not task.wrote_header:
+                task.set_close_on_finish()
 
 
 class InlineDispatcher:
