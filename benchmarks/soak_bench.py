@@ -35,7 +35,8 @@ def payload() -> bytes:
             % len(body)) + body
 
 
-async def _one(reader, writer, request: bytes) -> None:
+async def _one(reader, writer, request: bytes) -> bool:
+    """One request on a keep-alive connection; true when the answer closes the connection."""
     writer.write(request)
     head = await reader.readuntil(b"\r\n\r\n")
     length = 0
@@ -45,6 +46,7 @@ async def _one(reader, writer, request: bytes) -> None:
     if not head.startswith(b"HTTP/1.1 200"):
         raise RuntimeError(head.split(b"\r\n", 1)[0].decode())
     await reader.readexactly(length)
+    return b"\r\nconnection: close" in head.lower()
 
 
 async def _connection(port: int, request: bytes, until: float, latencies: list, failures: list,
@@ -55,9 +57,9 @@ async def _connection(port: int, request: bytes, until: float, latencies: list, 
         try:
             if writer is None:
                 reader, writer = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", port), TIMEOUT)
-            await asyncio.wait_for(_one(reader, writer, request), TIMEOUT)
+            closed = await asyncio.wait_for(_one(reader, writer, request), TIMEOUT)
             latencies.append(time.perf_counter() - started)
-            if fresh:
+            if fresh or closed:  # a busy server closes keep-alive connections: its backlog queues fairly
                 writer.close()
                 reader = writer = None
         except (asyncio.TimeoutError, OSError, asyncio.IncompleteReadError, RuntimeError) as exc:
@@ -132,7 +134,9 @@ def soak(server, requests_: int) -> dict:
             async def conn():
                 reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
                 for _ in range(per):
-                    await _one(reader, writer, payload())
+                    if await _one(reader, writer, payload()):
+                        writer.close()
+                        reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
                 writer.close()
             await asyncio.gather(*(conn() for _ in range(8)))
         asyncio.run(main())

@@ -103,3 +103,30 @@ def test_a_crash_loses_only_its_own_request_of_a_burst(server, tmp_path):
     assert all(answer.endswith(b'{"predictions":[%d.0]}' % (2 * index))
                for index, answer in enumerate(answers) if index != 6)
     assert predicts(server)
+
+
+def test_keep_alive_clients_of_a_busy_worker_reconnect_into_the_backlog(server, tmp_path):
+    """While other requests wait for the worker, its answers close their connection: the next request
+    then waits in the backlog (which outlives a crash) instead of on a connection that dies with the worker."""
+    held = []
+    for index in range(8):  # one at a time: nobody else waits for the worker, so each stays open
+        conn = socket.create_connection(("127.0.0.1", server.port), timeout=BOUND)
+        held.append(conn)
+        conn.sendall(serverproc.post_request("/predict/", f"x,act\n{index},none\n".encode()))
+        assert not closes(serverproc.read_response(conn))
+    marker = tmp_path / "busy"
+    blocker = socket.create_connection(("127.0.0.1", server.port), timeout=BOUND)
+    blocker.sendall(serverproc.post_request("/predict/", f"x,act,marker\n1,sleep,{marker}\n".encode()))
+    serverproc.wait_for(marker.exists, what="the blocking request to start")
+    for index, conn in enumerate(held):
+        conn.sendall(serverproc.post_request("/predict/", f"x,act\n{index},none\n".encode()))
+    assert b"200 OK" in serverproc.read_response(blocker)
+    answers = [serverproc.read_response(conn) for conn in held]
+    assert all(a.startswith(b"HTTP/1.1 200 OK") and a.endswith(b'{"predictions":[%d.0]}' % (2 * i))
+               for i, a in enumerate(answers))
+    assert [closes(a) for a in answers] == [True] * 7 + [False]  # the last had nobody behind it
+    assert all(serverproc.read_until_closed(conn) == b"" for conn in held[:7])
+
+
+def closes(response: bytes) -> bool:
+    return b"\r\nconnection: close" in response.partition(b"\r\n\r\n")[0].lower()

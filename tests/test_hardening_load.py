@@ -32,11 +32,19 @@ def server(tmp_path_factory):
     proc.stop()
 
 
+def closes(response: bytes) -> bool:
+    return b"\r\nconnection: close" in response.partition(b"\r\n\r\n")[0].lower()
+
+
 def test_256_clients_at_once_are_all_answered_in_time(server):
     async def client(results):
         reader, writer = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", server.port), TIMEOUT)
         for _ in range(3):
             results.append(await asyncio.wait_for(answer(reader, writer), TIMEOUT))
+            if closes(results[-1]):  # the server is busy: it keeps clients waiting in its backlog
+                writer.close()
+                reader, writer = await asyncio.wait_for(
+                    asyncio.open_connection("127.0.0.1", server.port), TIMEOUT)
         writer.close()
 
     async def main():

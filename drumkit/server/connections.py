@@ -12,6 +12,7 @@ waitress would stop accepting, so here the oldest idle ones are closed to make r
 
 from __future__ import annotations
 
+import select
 import socket
 
 CONNECTION_LIMIT = 1000
@@ -50,6 +51,7 @@ class Acceptor:
         self.accept_one = server.handle_accept
         # Chat streams have a pool of their own: an open stream must not stop the worker from accepting.
         self.dispatcher = getattr(server.task_dispatcher, "base", server.task_dispatcher)
+        self.listening = server.socket.fileno()
         readable = server.readable
 
         def gated_readable() -> bool:
@@ -60,6 +62,14 @@ class Acceptor:
         server.readable = gated_readable
         server.handle_accept = self.mark_ready
 
+    def others_waiting(self) -> bool:
+        """Whether another request waits for this worker: queued for a thread, or in the backlog."""
+        if self.dispatcher.queue:
+            return True
+        backlog = select.poll()  # one per call: a poll object refuses concurrent use from two threads
+        backlog.register(self.listening, select.POLLIN)
+        return bool(backlog.poll(0))
+
     def free_threads(self) -> int:
         """Threads with no request queued for them."""
         return self.threads - len(self.dispatcher.queue) - self.dispatcher.active_count
@@ -68,12 +78,18 @@ class Acceptor:
         """The listening socket has connections waiting (called by the poll)."""
         self.ready = True
 
-    def take(self) -> int:
-        """Accept what the worker can start now; returns how many connections were taken."""
+    def take(self, served: int = 1) -> int:
+        """Accept what the worker can start now, given how many requests its last turn `served`; returns
+        how many connections were taken.
+
+        An inline worker starts the next turn's requests one after the other: it takes as many new ones
+        as it just served, so waiting clients get in at the pace keep-alive clients are served (taking one
+        a turn, the 64th of 64 keep-alive clients waited 64 turns for its first answer).
+        """
         if not self.ready:
             return 0
         self.ready = False
-        room = self.free_threads()
+        room = self.free_threads() + max(served - 1, 0)
         taken = 0
         while room > 0 and taken < self.batch:
             if not self.accept_newest():

@@ -93,12 +93,15 @@ def _json_error_channel():
             self.content_length = len(body)
             self.write(body)
 
-    class DrainingAwareTask(WSGITask):
-        """Once the worker drains, its answers say `Connection: close` (the one being computed too)."""
+    class WorkerTask(WSGITask):
+        """An answer says `Connection: close` once the worker drains (the one being computed too), and
+        while another request waits for this worker: the client then waits in the listening socket's
+        backlog, which outlives a worker that crashes, not on a connection that dies with it."""
 
         def service(self):
-            drain = self.channel.server.drain_state
-            if drain.draining:
+            server = self.channel.server
+            drain = server.drain_state
+            if drain.draining or server.acceptor.others_waiting():
                 self.set_close_on_finish()
             drain.in_service.add(self)
             try:
@@ -118,7 +121,7 @@ def _json_error_channel():
 
     class JsonErrorChannel(HTTPChannel):
         error_task_class = JsonErrorTask
-        task_class = DrainingAwareTask
+        task_class = WorkerTask
         parser_class = ChunkedBodyParser
 
         def handle_read(self):
@@ -253,7 +256,7 @@ def run_worker(app, sock, settings: ServerSettings) -> str | None:
     )
     server.channel_class = _json_error_channel()
     server.drain_state = DrainState()
-    acceptor = connections.Acceptor(server, settings.workers, settings.threads)
+    acceptor = server.acceptor = connections.Acceptor(server, settings.workers, settings.threads)
     stopping: list[int | str] = []
 
     def stop(signum, _frame):
@@ -268,7 +271,7 @@ def run_worker(app, sock, settings: ServerSettings) -> str | None:
     while not stopping:
         wasyncore.loop(timeout=1.0, map=server._map, use_poll=True, count=1)
         served = run_pending()
-        acceptor.take()
+        acceptor.take(served)
         connections.shed_idle(server)
         if cap and served and _rss_bytes() > cap:  # checked after requests: a worker leaves between them
             log.warning(
