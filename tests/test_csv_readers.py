@@ -71,8 +71,8 @@ def parses(data: bytes) -> bool:
     return True
 
 
-# derandomize: the same examples every run, so CI does not depend on a seed. A random example once failed
-# in a full run (block frames str, read_csv object) and did not fail alone; finding it again is open work.
+# derandomize: the same examples every run, so CI does not depend on a seed. Random seeds found one case
+# (a column empty in the first block, booleans later: text, where read_csv gives objects); it is pinned below.
 SETTINGS = settings(max_examples=examples(150), deadline=None, suppress_health_check=list(HealthCheck),
                     derandomize=True, database=None)
 
@@ -113,3 +113,14 @@ def test_each_size_takes_its_reader_and_agrees(rows):
     data = frame.to_csv(index=False).encode()
     assert (len(data) > PANDAS_MAX_BYTES) == (rows == 5_000)
     same(codecs.decode(data, codecs.CSV), read_csv(data))
+
+
+@pytest.mark.parametrize("late", ["True", "false", "7", "2.5", "text", "2020-01-01"])
+@pytest.mark.parametrize("missing", ["", "NA", "#N/A"])
+def test_a_column_empty_in_the_first_blocks_takes_the_type_of_its_values(missing, late):
+    data = "a,b,c\n" + "".join(f"{i},{missing},{i}\n" for i in range(3)) + f"3,{late},3\n"
+    for block_bytes in (8, 16, 24):  # one row per block, then a few
+        frames = []
+        for frame in codecs.iter_body(data.encode(), codecs.CSV, block_bytes):
+            frames = [] if frame is codecs.RESTART else [*frames, frame]
+        same(pd.concat(frames, ignore_index=True), read_csv(data.encode()))

@@ -307,14 +307,35 @@ def _stream(
                 raise PayloadError(
                     f"Could not parse the CSV input: {_short(str(exc).splitlines()[0])}"
                 ) from None
-            name = list(types)[int(match.group(1))]
-            if _widen(types[name]) == types[name]:  # nothing wider to try: never restart in a loop
+            index = int(match.group(1))
+            name = list(types)[index]
+            wider = _first_values_type(rows, types, index, use_threads) if pat.is_null(types[name]) else None
+            wider = wider or _widen(types[name])
+            if wider == types[name]:  # nothing wider to try: never restart in a loop
                 raise PayloadError(
                     f"Could not parse the CSV input: column '{name}' holds values of no single type"
                 ) from None
-            types[name] = _widen(types[name])
+            types[name] = wider
         if emitted:
             yield RESTART, 0
+
+
+def _first_values_type(rows: bytes, types: dict, index: int, use_threads: bool):
+    """The type pyarrow gives column `index` of the block where a column empty so far met its first values.
+
+    An empty column's type is a guess: read_csv types it by the values it finally holds (True with
+    missing values is an object column of booleans, not text), so the block that holds them decides.
+    None when the block cannot be read that way (the caller widens step by step instead).
+    """
+    import pyarrow as pa
+    import pyarrow.types as pat
+
+    known = {name: kind for name, kind in types.items() if not pat.is_null(kind)}
+    try:
+        kind = _read_block_arrow(rows, known, use_threads).schema.field(index).type
+    except (pa.ArrowInvalid, IndexError):
+        return None
+    return None if pat.is_null(kind) else kind
 
 
 def _read_block(data: bytes, types: dict, use_threads: bool = True, lines_before: int = 0):
