@@ -7,7 +7,9 @@ connections until it holds as many with a request under way as it has free threa
 requests, one of which killed the worker, lost 42 when a worker took up to 64 connections a turn, and
 loses only the killer now. Connections that have sent nothing yet (idle or slow clients) do not count,
 so 1,000 of them are still taken in batches and cannot lock a client out; at its connection limit
-waitress would stop accepting, so here the oldest idle ones are closed to make room instead.
+waitress would stop accepting, so here the oldest idle ones are closed to make room instead. While
+other requests wait, answers close their connection (`others_waiting`, used by the worker's task), so
+keep-alive clients of a busy worker queue in the backlog too.
 """
 
 from __future__ import annotations
@@ -55,9 +57,8 @@ class Acceptor:
         readable = server.readable
 
         def gated_readable() -> bool:
-            return (
-                readable() and self.free_threads() > 0
-            )  # waitress's readable() first: it runs the idle cleanup
+            # waitress's readable() first: it also runs the idle-connection cleanup.
+            return readable() and self.free_threads() > 0
 
         server.readable = gated_readable
         server.handle_accept = self.mark_ready
