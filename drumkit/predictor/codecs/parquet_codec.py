@@ -57,8 +57,8 @@ def _row_blocks(parquet, groups: list[int], block_rows: int, use_threads: bool) 
     """Arrow tables of `block_rows` rows (the last one shorter) of these row groups, read as they are needed.
 
     A row group up to a block's size is read whole: pyarrow's batch reader keeps a few MB of buffers
-    per column for as long as it is open (~75 MiB for 25 columns), several times what it reads at
-    once. A larger row group is read in batches, so a block never needs the whole group.
+    per column for as long as it is open (60-75 MiB for 25 columns), several times what it reads
+    at once. A larger row group is read in batches, so a block never needs the whole group.
     """
     import pyarrow as pa
 
