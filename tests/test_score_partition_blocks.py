@@ -92,15 +92,3 @@ def test_a_parts_bytes_do_not_depend_on_the_block_size(files, tmp_path):
     assert all(row[2].endswith(".0") for row in rows[1:1001]) and {row[2] for row in rows[1001:1011]} == {""}
     assert {row[3] for row in rows[1:]} == {"True", "False", ""}
     assert all(row[4].isdigit() for row in rows[1:])
-
-
-def test_partitions_weigh_what_they_decode(files, tmp_path):
-    fs, root, paths = list_files(str(files / "small_groups.parquet"))
-    meta = pq.ParquetFile(paths[0]).metadata
-    sizes = [meta.row_group(i).total_byte_size for i in range(meta.num_row_groups)]
-    parts = plan_partitions(fs, root, paths, sizes[0] * 2, whole_files=False)
-    assert [part.row_groups for part in parts] == [(0, 1), (2, 3), (4,)]
-    assert [part.weight for part in parts] == [sizes[0] + sizes[1], sizes[2] + sizes[3], sizes[4]]
-    (tmp_path / "d.csv").write_text("a\n" + "1\n" * 1000)
-    fs, root, paths = list_files(str(tmp_path / "d.csv"))
-    assert [part.weight for part in plan_partitions(fs, root, paths, 1500, whole_files=False)] == [1500, 502]

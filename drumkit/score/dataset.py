@@ -126,14 +126,6 @@ class Partition:
     row_groups: tuple[int, ...] | None = None  # Parquet
     first_row: int | None = None  # 0-based, when known without reading (Parquet)
     rows: int | None = None
-    decoded_bytes: int | None = None  # Parquet: the row groups' decoded size
-
-    @property
-    def weight(self) -> int:
-        """About how much work the partition is (bytes to decode; 0 when unknown before reading it)."""
-        if self.decoded_bytes is not None:
-            return self.decoded_bytes
-        return self.end - self.start if self.end is not None else 0
 
     def describe(self, first_row: int | None = None, rows: int | None = None) -> str:
         """'data.csv rows 20001-40000' (or a byte range when rows are unknown)."""
@@ -186,26 +178,17 @@ def _parquet_pieces(fs: Any, path: str, name: str, blocksize: int) -> list[Parti
     for i in range(meta.num_row_groups):
         group = meta.row_group(i)
         if groups and size + group.total_byte_size > blocksize:
-            pieces.append(_parquet_piece(path, name, groups, first, rows, size))
+            pieces.append(
+                Partition(0, path, name, codecs.PARQUET, row_groups=tuple(groups), first_row=first, rows=rows)
+            )
             first, groups, size, rows = first + rows, [], 0, 0
         groups.append(i)
         size += group.total_byte_size
         rows += group.num_rows
-    pieces.append(_parquet_piece(path, name, groups, first, rows, size))
-    return pieces
-
-
-def _parquet_piece(path: str, name: str, groups: list[int], first: int, rows: int, size: int) -> Partition:
-    return Partition(
-        0,
-        path,
-        name,
-        codecs.PARQUET,
-        row_groups=tuple(groups),
-        first_row=first,
-        rows=rows,
-        decoded_bytes=size,
+    pieces.append(
+        Partition(0, path, name, codecs.PARQUET, row_groups=tuple(groups), first_row=first, rows=rows)
     )
+    return pieces
 
 
 def read_bytes(fs: Any, part: Partition) -> bytes:

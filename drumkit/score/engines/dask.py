@@ -198,9 +198,6 @@ class DaskEngine:
                 part,
                 pure=False,
                 key=f"drumkit-part-{part.index:05d}-{job}",
-                # Largest first: the job's tail is then small partitions, not a worker idling
-                # while the other finishes a big one (parts keep their names and order).
-                priority=part.weight,
             )
             for part in parts
         ]
