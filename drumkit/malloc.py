@@ -46,15 +46,3 @@ def arrow_memory_pool() -> None:
         NotImplementedError
     ):  # pyarrow built without jemalloc (ArrowNotImplementedError)
         pa.set_memory_pool(pa.jemalloc_memory_pool())
-
-
-def arrow_pool_on_malloc() -> None:
-    """Allocate pyarrow's buffers with malloc, whose freed blocks `keep_freed_memory` keeps for the next block.
-
-    A dask worker reads one row block after another: with mimalloc (pyarrow's default) a worker's
-    peak over a 64 MiB partition of benchmarks/dask_bench.py's data was ~70 MiB higher than with
-    glibc's heap, and jemalloc kept ~70 MiB more resident between partitions, for the same CPU.
-    """
-    import pyarrow as pa
-
-    pa.set_memory_pool(pa.system_memory_pool())

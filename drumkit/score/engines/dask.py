@@ -54,11 +54,10 @@ class CodeDirPlugin(WorkerPlugin):
 
     def setup(self, worker) -> None:
         """Unpack the code dir into a temp folder and load the model from it."""
-        from drumkit.malloc import arrow_pool_on_malloc, keep_freed_memory
+        from drumkit.malloc import keep_freed_memory
         from drumkit.predictor.predictor import Predictor
 
         keep_freed_memory()
-        arrow_pool_on_malloc()
         self.folder = tempfile.mkdtemp(prefix="drumkit-code-")
         with zipfile.ZipFile(io.BytesIO(self.archive)) as archive:
             archive.extractall(self.folder)
