@@ -10,12 +10,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from drumkit.predictor import codecs
 from drumkit.predictor.codecs.parquet_codec import iter_row_groups
 from drumkit.predictor.predictor import Predictor
 from drumkit.predictor.settings import ModelSettings
 from drumkit.score.dataset import list_files, plan_partitions
 from drumkit.score.passthrough import Passthrough
-from drumkit.score.task import PartitionTask
+from drumkit.score.task import PartitionCancelled, PartitionTask
 from tests import datasets
 
 ROWS = 1200
@@ -58,6 +59,17 @@ def test_blocks_have_the_requested_rows_and_the_whole_reads_dtypes(files, name):
     pd.testing.assert_frame_equal(pd.concat(blocks, ignore_index=True), whole)
 
 
+def test_a_parquet_body_or_file_in_blocks_has_the_whole_files_dtypes(files):
+    """The single-file and server paths share the block reader: their blocks are typed as the whole file."""
+    path = files / "small_groups.parquet"
+    whole = pq.read_table(path).to_pandas()
+    blocks = list(codecs.iter_body(path.read_bytes(), codecs.PARQUET, 4096))
+    assert len(blocks) > 2
+    for block in blocks:
+        pd.testing.assert_series_equal(block.dtypes, whole.dtypes)
+    pd.testing.assert_frame_equal(pd.concat(blocks, ignore_index=True), whole)
+
+
 def test_blocks_of_some_row_groups_cross_group_boundaries(files):
     path = files / "small_groups.parquet"
     blocks = list(iter_row_groups(str(path), [1, 2, 3], "x", 400))
@@ -92,3 +104,25 @@ def test_a_parts_bytes_do_not_depend_on_the_block_size(files, tmp_path):
     assert all(row[2].endswith(".0") for row in rows[1:1001]) and {row[2] for row in rows[1001:1011]} == {""}
     assert {row[3] for row in rows[1:]} == {"True", "False", ""}
     assert all(row[4].isdigit() for row in rows[1:])
+
+
+def test_a_stopped_partition_leaves_nothing_behind(files, tmp_path):
+    """A dask job that failed or was cancelled stops its running partitions between blocks, mid-part."""
+    code, _gate = datasets.gated_dir(tmp_path / "gated")
+    predictor = Predictor.from_settings(ModelSettings(code_dir=code))
+    fs, root, paths = list_files(str(files / "small_groups.parquet"))
+    part = plan_partitions(fs, root, paths, 1 << 30, whole_files=False)[0]
+    out = tmp_path / "out"
+    out.mkdir()
+    task = PartitionTask(fs, out_fs=fsspec.filesystem("file"), out_dir=str(out), block_rows=300)
+    asked = []
+
+    def stop_after_two_blocks() -> bool:
+        asked.append(1)
+        return len(asked) > 2
+
+    with pytest.raises(PartitionCancelled):
+        task.run(predictor, part, stop=stop_after_two_blocks)
+    assert len(asked) == 3 and list(out.iterdir()) == []  # two blocks were written to a scratch file, now gone
+    assert task.run(predictor, part, stop=lambda: False) == ROWS
+    assert [p.name for p in out.iterdir()] == ["part-00000.csv"]

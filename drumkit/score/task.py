@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
@@ -32,6 +32,10 @@ class PartitionError(DrumkitError):
     """A partition failed: the message names it (file and rows) and says why."""
 
 
+class PartitionCancelled(Exception):
+    """The job this partition belongs to was stopped while it ran."""
+
+
 @dataclass(frozen=True)
 class PartitionTask:
     """How to score one partition and where its part goes (picklable: engines ship it to workers)."""
@@ -53,11 +57,16 @@ class PartitionTask:
             return part.name
         return f"part-{part.index:05d}{_SUFFIX[self.out_fmt]}"
 
-    def run(self, predictor: Predictor, part: Partition) -> int:
-        """Score the partition into its part under `out_dir`; returns the rows written."""
+    def run(self, predictor: Predictor, part: Partition, stop: Callable[[], bool] | None = None) -> int:
+        """Score the partition into its part under `out_dir`; returns the rows written.
+
+        `stop` is asked before each block is written: once it says yes, the part is dropped unwritten.
+        """
         name = self.part_name(part, predictor.target_type)
         if predictor.target_type is TargetType.UNSTRUCTURED:
             body = self.unstructured(predictor, part)
+            if stop is not None and stop():
+                raise PartitionCancelled(f"Partition {part.index} was cancelled")
 
             def write_body(path: str) -> None:
                 with open(path, "wb") as handle:
@@ -72,6 +81,8 @@ class PartitionTask:
             writer = codecs.file_writer(path, self.out_fmt)
             try:
                 for block in self.blocks(predictor, part):
+                    if stop is not None and stop():
+                        raise PartitionCancelled(f"Partition {part.index} was cancelled")
                     writer.write(block)
                     rows += len(block)
             finally:
