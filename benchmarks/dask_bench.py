@@ -201,13 +201,16 @@ def scheduling_overhead(root: Path, code: Path, workers: int) -> dict:
 
 
 def partition_memory(source: Path, blocksize: int) -> int:
-    """In-memory size (pandas, deep) of the largest partition the dataset is cut into."""
-    from drumkit.score.dataset import list_files, plan_partitions, read_parquet_groups
+    """In-memory size (pandas, deep) of the largest partition the dataset is cut into, read whole."""
+    import pyarrow.parquet as pq
+
+    from drumkit.score.dataset import list_files, plan_partitions
 
     fs, root, files = list_files(str(source))
     parts = plan_partitions(fs, root, files, blocksize, whole_files=False)
     biggest = max(parts, key=lambda p: p.rows or 0)
-    return int(read_parquet_groups(fs, biggest).memory_usage(deep=True).sum())
+    frame = pq.ParquetFile(biggest.path).read_row_groups(list(biggest.row_groups)).to_pandas()
+    return int(frame.memory_usage(deep=True).sum())
 
 
 def run(args, root: Path, say) -> dict:
@@ -278,7 +281,10 @@ def render(report: dict) -> str:
 def main(argv=None) -> int:
     """Run the benchmark and print the report."""
     args = parse_args(argv)
-    say = (lambda text: print(text, file=sys.stderr, flush=True))
+
+    def say(text: str) -> None:
+        print(text, file=sys.stderr, flush=True)
+
     report = score_bench.run_in_temp_folder(run, args, "drumkit-dask-bench-", say)
     print(json.dumps(report, indent=2) if args.json else render(report))
     return 0

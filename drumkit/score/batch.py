@@ -15,6 +15,7 @@ from drumkit.predictor.codecs import BLOCK_BYTES, RESTART
 from drumkit.predictor.predictor import NONE_RESULT_TEXT, Predictor
 from drumkit.predictor.targets import TargetType
 from drumkit.score.passthrough import Passthrough
+from drumkit.score.rows import output_rows
 from drumkit.score.writer import AtomicOutput, FrameWriter
 
 DEFAULT_UNSTRUCTURED_CONTENT_TYPE = "text/plain; charset=utf8"
@@ -92,12 +93,7 @@ def _score_rows(
             writer.reset()
             result = ScoreResult()
             continue
-        picked = job.passthrough.pick(frame)
-        if predictor.target_type is TargetType.TRANSFORM:
-            out = predictor.transform(frame)
-        else:
-            out = predictor.predict(frame, request).to_frame()
-        out = job.passthrough.attach(picked, out)
+        out = output_rows(predictor, frame, request, job.passthrough)
         writer.write(out)
         result.rows += len(out)
         result.chunks += 1

@@ -8,6 +8,7 @@ every file of an unstructured model). They are read through the codec registry.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import PurePosixPath
 from typing import Any
@@ -256,9 +257,11 @@ def rows_before(fs: Any, part: Partition, begin: int) -> int:
     return count
 
 
-def read_parquet_groups(fs: Any, part: Partition, use_threads: bool = True):
-    """The DataFrame of a run of Parquet row groups."""
-    from drumkit.predictor.codecs.parquet_codec import read_row_groups
+def iter_parquet_groups(fs: Any, part: Partition, block_rows: int, use_threads: bool = True) -> Iterator[Any]:
+    """DataFrames of `block_rows` rows of a run of Parquet row groups, read block by block."""
+    from drumkit.predictor.codecs.parquet_codec import iter_row_groups
 
     with fs.open(part.path, "rb") as handle:
-        return read_row_groups(handle, part.row_groups, f"the Parquet input {part.name}", use_threads)
+        yield from iter_row_groups(
+            handle, part.row_groups, f"the Parquet input {part.name}", block_rows, use_threads
+        )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import tempfile
 import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
@@ -16,13 +17,23 @@ from drumkit.predictor.targets import TargetType
 from drumkit.score import dataset
 from drumkit.score.dataset import Partition
 from drumkit.score.passthrough import Passthrough
+from drumkit.score.rows import output_rows
 
 DEFAULT_UNSTRUCTURED_CONTENT_TYPE = "text/plain; charset=utf8"
+# Rows the model is called on at once within a partition. A block's input, the model's intermediates
+# for it (a sklearn pipeline's dense one-hot matrix and copies: ~1.5 KB a row) and its output are what
+# a worker holds beyond the loaded model; at 20k rows a 64 MiB partition's peak stays well under
+# twice its size, and a light model's CPU per row is the same as with 50k-row blocks.
+PARTITION_BLOCK_ROWS = 20_000
 _SUFFIX = {codecs.CSV: ".csv", codecs.PARQUET: ".parquet", codecs.ARROW: ".arrow"}
 
 
 class PartitionError(DrumkitError):
     """A partition failed: the message names it (file and rows) and says why."""
+
+
+class PartitionCancelled(Exception):
+    """The job this partition belongs to was stopped while it ran."""
 
 
 @dataclass(frozen=True)
@@ -38,6 +49,7 @@ class PartitionTask:
     content_type: str | None = None
     query: str | None = None
     reader_threads: bool = True  # False where the engine already runs one partition per core
+    block_rows: int = PARTITION_BLOCK_ROWS  # rows the model sees at once
 
     def part_name(self, part: Partition, target_type: TargetType) -> str:
         """`part-00007.csv`; an unstructured model's output keeps its input's name."""
@@ -45,11 +57,16 @@ class PartitionTask:
             return part.name
         return f"part-{part.index:05d}{_SUFFIX[self.out_fmt]}"
 
-    def run(self, predictor: Predictor, part: Partition) -> int:
-        """Score the partition into its part under `out_dir`; returns the rows written."""
+    def run(self, predictor: Predictor, part: Partition, stop: Callable[[], bool] | None = None) -> int:
+        """Score the partition into its part under `out_dir`; returns the rows written.
+
+        `stop` is asked before each block is written: once it says yes, the part is dropped unwritten.
+        """
         name = self.part_name(part, predictor.target_type)
         if predictor.target_type is TargetType.UNSTRUCTURED:
             body = self.unstructured(predictor, part)
+            if stop is not None and stop():
+                raise PartitionCancelled(f"Partition {part.index} was cancelled")
 
             def write_body(path: str) -> None:
                 with open(path, "wb") as handle:
@@ -57,33 +74,34 @@ class PartitionTask:
 
             self._publish(name, write_body)
             return 1
-        frame = self.frame(predictor, part)
+        rows = 0
 
         def write(path: str) -> None:
+            nonlocal rows
             writer = codecs.file_writer(path, self.out_fmt)
-            writer.write(frame)
-            writer.close()
+            try:
+                for block in self.blocks(predictor, part):
+                    if stop is not None and stop():
+                        raise PartitionCancelled(f"Partition {part.index} was cancelled")
+                    writer.write(block)
+                    rows += len(block)
+            finally:
+                writer.close()
 
         self._publish(name, write)
-        return len(frame)
+        return rows
 
-    def frame(self, predictor: Predictor, part: Partition) -> Any:
-        """The partition's output rows: passthrough columns, then predictions (or the transform's output)."""
+    def blocks(self, predictor: Predictor, part: Partition) -> Iterator[Any]:
+        """The partition's output rows block by block: passthrough columns, then predictions (or the transform's output).
+
+        The model is called on row blocks, as `score` streams a file, and a Parquet partition is also
+        read block by block: the reader's, the model's and the writer's memory follow the block.
+        """
         begin = rows = None
         try:
-            frame, request, begin = self._read(predictor, part)
-            rows = getattr(frame, "shape", (None,))[0]
-            picked = self.passthrough.pick(frame)
-            if predictor.target_type is TargetType.TRANSFORM:
-                out = predictor.transform(frame)
-            else:
-                # Row blocks, as `score` streams a file: the model's intermediates follow the block, not the partition.
-                blocks = (
-                    frame.iloc[i : i + codecs.BLOCK_ROWS] for i in range(0, len(frame), codecs.BLOCK_ROWS)
-                )
-                whole = len(frame) <= codecs.BLOCK_ROWS or "binary_data" in request
-                out = predictor.predict_blocks([frame] if whole else blocks, request).to_frame()
-            return self.passthrough.attach(picked, out)
+            frames, request, begin, rows = self._read(predictor, part)
+            for frame in frames:
+                yield output_rows(predictor, frame, request, self.passthrough)
         except Exception as exc:
             raise self._failure(part, exc, begin, rows) from None
 
@@ -105,18 +123,31 @@ class PartitionTask:
         except Exception as exc:
             raise self._failure(part, exc, None, None) from None
 
-    def _read(self, predictor: Predictor, part: Partition) -> tuple[Any, dict, int | None]:
-        """(model input, the request hooks see, byte where a CSV range's rows begin)."""
+    def _read(
+        self, predictor: Predictor, part: Partition
+    ) -> tuple[Iterator[Any], dict, int | None, int | None]:
+        """(model input blocks, the request hooks see, byte where a CSV range's rows begin, rows when read whole)."""
         colnames = list(self.sparse_colnames) if self.sparse_colnames else None
         request: dict = {"mimetype": codecs.media_type_for_format(part.fmt), "sparse_colnames": colnames}
         if part.row_groups is not None:
-            return dataset.read_parquet_groups(self.fs, part, self.reader_threads), request, None
+            frames = dataset.iter_parquet_groups(self.fs, part, self.block_rows, self.reader_threads)
+            return frames, request, None, None
         if part.end is not None:
             data, begin = dataset.read_csv_range(self.fs, part)
-            return codecs.decode(data, codecs.CSV), request, begin
+            frame = codecs.decode(data, codecs.CSV)
+            del data
+            return self._row_blocks(frame), request, begin, len(frame)
+        # Whole files (Arrow, MTX, a read_input_data hook's input): the hooks get the file's bytes, as in DRUM.
         data = dataset.read_bytes(self.fs, part)
         request["binary_data"] = data
-        return predictor.read(data, part.fmt, colnames), request, None
+        frame = predictor.read(data, part.fmt, colnames)
+        return iter([frame]), request, None, getattr(frame, "shape", (None,))[0]
+
+    def _row_blocks(self, frame: Any) -> Iterator[Any]:
+        """A frame in blocks of `block_rows` rows (an empty frame is one block: the part still gets its header)."""
+        if len(frame) <= self.block_rows:
+            return iter([frame])
+        return (frame.iloc[i : i + self.block_rows] for i in range(0, len(frame), self.block_rows))
 
     def _failure(
         self, part: Partition, exc: Exception, begin: int | None, rows: int | None

@@ -33,9 +33,9 @@ class LocalEngine:
     def frames(
         self, task: PartitionTask, parts: list[Partition], progress: Progress | None = None
     ) -> Iterator[Any]:
-        """Each partition's output frame, in order (for a single output file)."""
+        """Each partition's output rows, block by block, in order (for a single output file)."""
         for done, part in enumerate(parts, 1):
-            yield task.frame(self.predictor, part)
+            yield from task.blocks(self.predictor, part)
             if progress:
                 progress(done, len(parts))
 
