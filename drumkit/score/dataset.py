@@ -152,9 +152,11 @@ def plan_partitions(
             pieces = _parquet_pieces(fs, path, name, blocksize)
         else:
             size = fs.size(path)
+            count = max(1, -(-size // blocksize))
+            step = max(1, -(-size // count))  # even ranges: no short last piece to end a job on
             pieces = [
-                Partition(0, path, name, fmt, start, min(start + blocksize, size))
-                for start in range(0, max(size, 1), blocksize)
+                Partition(0, path, name, fmt, start, min(start + step, size))
+                for start in range(0, max(size, 1), step)
             ]
         base = len(parts)
         parts.extend(replace(piece, index=base + i) for i, piece in enumerate(pieces))
@@ -172,23 +174,46 @@ def _parquet_pieces(fs: Any, path: str, name: str, blocksize: int) -> list[Parti
         raise PayloadError(
             f"Could not read the Parquet input {name}: {str(exc).splitlines()[0][:200]}"
         ) from None
+    sizes = [meta.row_group(i).total_byte_size for i in range(meta.num_row_groups)]
+    runs = _greedy_runs(sizes, blocksize)
+    even = _even_runs(sizes, len(runs))
+    if all(len(run) == 1 or sum(sizes[i] for i in run) <= blocksize for run in even):
+        runs = even  # as many partitions, of about the same size: a job does not end on one big one
     pieces: list = []
-    groups: list[int] = []
-    size, first, rows = 0, 0, 0
-    for i in range(meta.num_row_groups):
-        group = meta.row_group(i)
-        if groups and size + group.total_byte_size > blocksize:
-            pieces.append(
-                Partition(0, path, name, codecs.PARQUET, row_groups=tuple(groups), first_row=first, rows=rows)
-            )
-            first, groups, size, rows = first + rows, [], 0, 0
-        groups.append(i)
-        size += group.total_byte_size
-        rows += group.num_rows
-    pieces.append(
-        Partition(0, path, name, codecs.PARQUET, row_groups=tuple(groups), first_row=first, rows=rows)
-    )
+    first = 0
+    for run in runs:
+        rows = sum(meta.row_group(i).num_rows for i in run)
+        pieces.append(
+            Partition(0, path, name, codecs.PARQUET, row_groups=tuple(run), first_row=first, rows=rows)
+        )
+        first += rows
     return pieces
+
+
+def _greedy_runs(sizes: list[int], blocksize: int) -> list[list[int]]:
+    """Consecutive row groups, each run as long as it stays within `blocksize` (a larger group stands alone)."""
+    runs: list[list[int]] = [[]]
+    total = 0
+    for i, size in enumerate(sizes):
+        if runs[-1] and total + size > blocksize:
+            runs.append([])
+            total = 0
+        runs[-1].append(i)
+        total += size
+    return runs
+
+
+def _even_runs(sizes: list[int], count: int) -> list[list[int]]:
+    """Consecutive row groups in `count` runs of about the same total size."""
+    total = sum(sizes)
+    runs: list[list[int]] = [[] for _ in range(count)]
+    done = 0
+    for i, size in enumerate(sizes):
+        # The run a group's middle falls in, never before the previous group's.
+        slot = min(count - 1, int((done + size / 2) * count // max(total, 1)))
+        runs[slot].append(i)
+        done += size
+    return [run for run in runs if run]
 
 
 def read_bytes(fs: Any, part: Partition) -> bytes:

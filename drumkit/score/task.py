@@ -22,9 +22,9 @@ from drumkit.score.rows import output_rows
 DEFAULT_UNSTRUCTURED_CONTENT_TYPE = "text/plain; charset=utf8"
 # Rows the model is called on at once within a partition. A block's input, the model's intermediates
 # for it (a sklearn pipeline's dense one-hot matrix and copies: ~1.5 KB a row) and its output are what
-# a worker holds beyond the loaded model; at 20k rows a 64 MiB partition's peak stays well under
-# twice its size, and a light model's CPU per row is the same as with 50k-row blocks.
-PARTITION_BLOCK_ROWS = 20_000
+# a worker holds beyond the loaded model; at 16k rows the pipeline's peak stays under twice a 61 MiB
+# partition (20k: 4 MiB over), and a light model's CPU per row is the same as with 50k-row blocks.
+PARTITION_BLOCK_ROWS = 16_384
 _SUFFIX = {codecs.CSV: ".csv", codecs.PARQUET: ".parquet", codecs.ARROW: ".arrow"}
 
 
