@@ -7,18 +7,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
-from urllib.parse import parse_qsl
 
 from drumkit.errors import UsageError
 from drumkit.predictor import codecs
 from drumkit.predictor.codecs import BLOCK_BYTES, RESTART
-from drumkit.predictor.predictor import NONE_RESULT_TEXT, Predictor
+from drumkit.predictor.predictor import Predictor
 from drumkit.predictor.targets import TargetType
 from drumkit.score.passthrough import Passthrough
-from drumkit.score.rows import output_rows
+from drumkit.score.rows import output_rows, unstructured_body
 from drumkit.score.writer import AtomicOutput, FrameWriter
-
-DEFAULT_UNSTRUCTURED_CONTENT_TYPE = "text/plain; charset=utf8"
 
 
 @dataclass(frozen=True)
@@ -103,10 +100,5 @@ def _score_rows(
 
 
 def _score_unstructured(predictor: Predictor, job: ScoreJob, writer: FrameWriter) -> ScoreResult:
-    mimetype, charset = codecs.split_content_type(job.content_type or DEFAULT_UNSTRUCTURED_CONTENT_TYPE)
-    # DRUM's batch mode: a plain dict where the last duplicate wins.
-    query = dict(parse_qsl(job.query or "", keep_blank_values=True))
-    result = predictor.predict_unstructured(job.input.read_bytes(), mimetype, charset, query)
-    body = result.body if result.body is not None else NONE_RESULT_TEXT.encode(result.charset or "utf-8")
-    writer.write_bytes(body)
+    writer.write_bytes(unstructured_body(predictor, job.input.read_bytes(), job.content_type, job.query))
     return ScoreResult(rows=1, chunks=1)

@@ -8,18 +8,16 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl
 
 from drumkit.errors import DrumkitError
 from drumkit.predictor import codecs
-from drumkit.predictor.predictor import NONE_RESULT_TEXT, Predictor
+from drumkit.predictor.predictor import Predictor
 from drumkit.predictor.targets import TargetType
 from drumkit.score import dataset
 from drumkit.score.dataset import Partition
 from drumkit.score.passthrough import Passthrough
-from drumkit.score.rows import output_rows
+from drumkit.score.rows import output_rows, unstructured_body
 
-DEFAULT_UNSTRUCTURED_CONTENT_TYPE = "text/plain; charset=utf8"
 # Rows the model is called on at once within a partition. A block's input, the model's intermediates
 # for it (a sklearn pipeline's dense one-hot matrix and copies: ~1.5 KB a row) and its output are what
 # a worker holds beyond the loaded model; at 16k rows the pipeline's peak stays under twice a 61 MiB
@@ -108,17 +106,8 @@ class PartitionTask:
     def unstructured(self, predictor: Predictor, part: Partition) -> bytes:
         """The body `score_unstructured` returns for one input file."""
         try:
-            mimetype, charset = codecs.split_content_type(
-                self.content_type or DEFAULT_UNSTRUCTURED_CONTENT_TYPE
-            )
-            query = dict(
-                parse_qsl(self.query or "", keep_blank_values=True)
-            )  # DRUM's batch mode: last duplicate wins
-            result = predictor.predict_unstructured(
-                dataset.read_bytes(self.fs, part), mimetype, charset, query
-            )
-            return (
-                result.body if result.body is not None else NONE_RESULT_TEXT.encode(result.charset or "utf-8")
+            return unstructured_body(
+                predictor, dataset.read_bytes(self.fs, part), self.content_type, self.query
             )
         except Exception as exc:
             raise self._failure(part, exc, None, None) from None
