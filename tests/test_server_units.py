@@ -100,12 +100,61 @@ def test_small_csv_path_is_pandas_read_csv_and_agrees_with_pyarrow(data):
     pd.testing.assert_frame_equal(small, read_csv_bytes(data))
 
 
-def test_large_csv_goes_through_pyarrow_with_the_same_result():
+@pytest.fixture
+def one_arrow_thread():
+    import pyarrow as pa
+
+    before = pa.cpu_count()
+    pa.set_cpu_count(1)
+    yield
+    pa.set_cpu_count(before)
+
+
+def _large_csv() -> bytes:
     rng = np.random.default_rng(0)
     frame = pd.DataFrame({"f": rng.normal(size=20_000), "s": rng.choice(["a", "b"], 20_000)})
     data = frame.to_csv(index=False).encode()
     assert len(data) > PANDAS_MAX_BYTES
+    return data
+
+
+def test_large_csv_goes_through_pyarrow_with_the_same_result(monkeypatch):
+    import pyarrow as pa
+
+    from drumkit.predictor.codecs import csv_blocks
+
+    data = _large_csv()
+    assert pa.cpu_count() > 1  # the test machine has 2 cores
+    monkeypatch.setattr(csv_blocks, "read_small_csv_bytes", None)  # a call would fail
     pd.testing.assert_frame_equal(payload.decode(data, payload.CSV), pd.read_csv(io.BytesIO(data)))
+
+
+def test_large_csv_takes_pandas_reader_with_one_arrow_thread(monkeypatch, one_arrow_thread):
+    from drumkit.predictor.codecs import csv_blocks
+
+    data = _large_csv()
+    monkeypatch.setattr(csv_blocks, "read_csv_bytes", None)  # a call would fail
+    pd.testing.assert_frame_equal(payload.decode(data, payload.CSV), pd.read_csv(io.BytesIO(data)))
+
+
+@pytest.mark.parametrize("workers", [1, 2, 64])
+def test_a_worker_gets_its_share_of_cores_for_arrow_and_native_threads(workers, monkeypatch):
+    import os
+
+    import pyarrow as pa
+    import threadpoolctl
+
+    from drumkit.server.serve import _share_cores
+
+    limits = []
+    monkeypatch.setattr(threadpoolctl, "threadpool_limits", limits.append)  # not this process's BLAS
+    before = pa.cpu_count()
+    try:
+        _share_cores(workers)
+        share = max(1, len(os.sched_getaffinity(0)) // workers)
+        assert (pa.cpu_count(), limits) == (share, [share])
+    finally:
+        pa.set_cpu_count(before)
 
 
 @pytest.mark.parametrize("data, text", [

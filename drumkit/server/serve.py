@@ -423,7 +423,9 @@ def _share_cores(workers: int) -> None:
 
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     share = max(1, cores // workers)
-    pyarrow.set_cpu_count(share)  # pyarrow's CSV and Parquet readers run on its own pool
+    # pyarrow's CSV and Parquet readers run on its own pool; with one thread, CSV bodies take pandas'
+    # reader, which costs less CPU than pyarrow's on one thread (csv_codec.decode).
+    pyarrow.set_cpu_count(share)
     try:
         from threadpoolctl import threadpool_limits
     except ImportError:

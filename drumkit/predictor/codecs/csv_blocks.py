@@ -133,8 +133,15 @@ def read_csv_bytes(data: bytes, use_threads: bool = True):
     return to_pandas_frame(table)
 
 
+def parse_threads() -> bool:
+    """Whether this process lets pyarrow parse on more than one thread (`pyarrow.set_cpu_count`)."""
+    import pyarrow as pa
+
+    return pa.cpu_count() > 1
+
+
 def read_small_csv_bytes(data: bytes):
-    """Decode a small CSV payload with pandas.read_csv itself, as DRUM does (blank lines kept for one column)."""
+    """Decode a CSV payload with pandas.read_csv itself, as DRUM does (blank lines kept for one column)."""
     import io
 
     import pandas as pd
@@ -252,11 +259,10 @@ def stream_csv(open_source: Callable[[], IO[bytes]], block_size: int) -> Iterato
 def stream_csv_bytes(data: bytes, block_size: int) -> Iterator[tuple[object, int]]:
     """`stream_csv` for a body already in memory (its blocks are slices of it, not copies).
 
-    On pyarrow's threads, as a file's blocks: on an idle 2-core machine a 19 MB body took 100 ms
-    instead of 137 ms on one thread, for a peak 6 MiB higher (an earlier measurement on a machine
-    busy with other work showed no gain, and one thread was kept for memory).
+    On pyarrow's threads (unless the process has one, `parse_threads`), as a file's blocks: on an idle
+    2-core machine a 19 MB body took 100 ms instead of 137 ms on one thread, for a peak 6 MiB higher.
     """
-    return _stream(lambda: _body_blocks(data, block_size))
+    return _stream(lambda: _body_blocks(data, block_size), parse_threads())
 
 
 def _stream(
