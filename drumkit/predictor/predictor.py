@@ -217,7 +217,7 @@ class Predictor:
 
     def predict_payload(
         self,
-        data: bytes,
+        data: bytes | bytearray,
         fmt: str = codecs.CSV,
         mimetype: str | None = None,
         charset: str | None = None,
@@ -229,17 +229,22 @@ class Predictor:
 
         A body larger than `split_bytes` is decoded and predicted in row blocks of `block_bytes`, as
         `drumkit score` streams a file (and, as there, `score` then gets no `binary_data`): memory
-        follows the block, not the body. A `read_input_data` hook and sparse payloads get the whole body.
+        follows the block, not the body. A `read_input_data` hook and sparse payloads get the whole body,
+        as `bytes` (a server hands large bodies over in the bytearray they were received into).
         """
         self.require(TargetType.REGRESSION)
-        request = {"binary_data": data, "mimetype": mimetype, "sparse_colnames": sparse_colnames}
+        in_blocks = len(data) > split_bytes and codecs.splits(fmt) and not self.reads_any_payload
+        whole = None if in_blocks else bytes(data)  # no copy of a bytes object
+        request: dict[str, Any] = {
+            "binary_data": whole,
+            "mimetype": mimetype,
+            "sparse_colnames": sparse_colnames,
+        }
         if charset is not None:
             request["charset"] = charset
-        if len(data) > split_bytes and codecs.splits(fmt) and not self.reads_any_payload:
-            return self.predict_blocks(
-                codecs.iter_body(data, fmt, block_bytes), {**request, "binary_data": None}
-            )
-        return self.predict(self.read(data, fmt, sparse_colnames), request)
+        if whole is None:
+            return self.predict_blocks(codecs.iter_body(data, fmt, block_bytes), request)
+        return self.predict(self.read(whole, fmt, sparse_colnames), request)
 
     def predict_blocks(self, frames, request: Mapping[str, Any] | None = None) -> Predictions:
         """Predict each row block and join the answers (a RESTART from the reader drops what came before)."""

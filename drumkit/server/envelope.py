@@ -15,6 +15,7 @@ import uuid
 from drumkit.predictor.targets import TargetType
 from drumkit.server import handlers, intake, metrics
 from drumkit.server.answers import Answer, error_answer, message
+from drumkit.server.body import SharedBody
 from drumkit.server.paths import (
     PREDICT_ROUTES,
     TRANSFORM_ROUTES,
@@ -142,8 +143,10 @@ def _content_length(environ) -> int:
         return 0
 
 
-def _read_body(environ, length: int) -> bytes:
+def _read_body(environ, length: int) -> bytes | bytearray:
     stream = environ["wsgi.input"]
+    if isinstance(stream, SharedBody) and stream.tell() == 0 and len(stream.shared) == length:
+        return stream.shared  # a large body, predicted in row blocks straight from the received buffer
     if isinstance(stream, io.BytesIO) and stream.tell() == 0:
         # waitress buffers the body in a BytesIO: getvalue() shares its bytes, read() would copy them.
         data = stream.getvalue()

@@ -33,12 +33,12 @@ def transform(predictor, sample: Payload, files: Mapping[str, Any] | None) -> An
     """Transform rows (and pass an optional `y` file through) into DRUM's multipart answer."""
     from drumkit.server.transform_response import transform_body
 
-    frame = predictor.read(sample.data, sample.fmt, sample.colnames)
+    frame = predictor.read(bytes(sample.data), sample.fmt, sample.colnames)
     target = None
     y = from_files(files, "y") if files else None
     if y is not None:
         # DRUM never hands the target to read_input_data.
-        target = codecs.decode(y.data, y.fmt, y.colnames)
+        target = codecs.decode(bytes(y.data), y.fmt, y.colnames)
     transformed = predictor.transform(frame, target)
     note_rows(len(frame))
     body, content_type = transform_body(transformed, target)

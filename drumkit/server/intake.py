@@ -17,7 +17,7 @@ MISSING_SAMPLES = (
 class Payload:
     """Payload bytes plus what the predictor needs to decode them."""
 
-    data: bytes
+    data: bytes | bytearray  # a bytearray: a large body in the buffer it was received into
     fmt: str
     mimetype: str | None
     charset: str | None = None
@@ -29,7 +29,7 @@ def is_multipart(content_type: str | None) -> bool:
     return (content_type or "").lstrip().lower().startswith("multipart/form-data")
 
 
-def from_body(body: bytes, content_type: str | None, reads_any: bool) -> Payload:
+def from_body(body: bytes | bytearray, content_type: str | None, reads_any: bool) -> Payload:
     """A raw request body; 422 when it is empty or its media type cannot be decoded."""
     if not body:
         raise PayloadError(MISSING_SAMPLES)

@@ -28,43 +28,6 @@ MAX_READS_PER_EVENT = 64  # bounds one channel's turn: 16 MiB at RECV_BYTES
 UNBOUNDED = 1 << 62
 
 
-class BodyChunks:
-    """A request body of known length kept as the received chunks, joined once into one bytes object.
-
-    waitress's own buffer appends each chunk to a BytesIO that grows by an eighth at a time, copying
-    the body over and over (a 19 MB CSV was copied ~8 times); here each chunk is kept as received and
-    `getfile()` joins them with a single copy into a BytesIO that shares the result.
-    """
-
-    def __init__(self):
-        self.chunks: list[bytes] = []
-        self.size = 0
-        self.file = None
-
-    def __len__(self) -> int:
-        return self.size
-
-    def append(self, data: bytes) -> None:
-        """Keep one received chunk."""
-        self.chunks.append(bytes(data))
-        self.size += len(data)
-
-    def getfile(self):
-        """The whole body as a BytesIO at position 0 (sharing the joined bytes)."""
-        import io
-
-        if self.file is None:
-            self.file = io.BytesIO(b"".join(self.chunks))
-            self.chunks = []
-        self.file.seek(0)
-        return self.file
-
-    def close(self) -> None:
-        """Drop the body."""
-        self.chunks = []
-        self.file = None
-
-
 def _json_error_channel():
     """waitress's HTTP channel whose own errors (413 before the body is read, bad requests) are JSON,
     and whose bodies up to IN_MEMORY_BODY are received as `BodyChunks` (larger ones spill to a temp file)."""
@@ -76,6 +39,7 @@ def _json_error_channel():
     from waitress.task import ErrorTask, WSGITask
 
     from drumkit.predictor.codecs.json_codec import dumps
+    from drumkit.server.body import BodyChunks
 
     class JsonErrorTask(ErrorTask):
         def execute(self):
@@ -117,7 +81,7 @@ def _json_error_channel():
                 raise ParsingError("a request may not carry both Content-Length and Transfer-Encoding")
             receiver = self.body_rcv  # type: ignore[has-type]  # set by waitress's parser
             if isinstance(receiver, FixedStreamReceiver) and self.content_length <= IN_MEMORY_BODY:
-                self.body_rcv = FixedStreamReceiver(self.content_length, BodyChunks())
+                self.body_rcv = FixedStreamReceiver(self.content_length, BodyChunks(self.content_length))
 
     class JsonErrorChannel(HTTPChannel):
         error_task_class = JsonErrorTask

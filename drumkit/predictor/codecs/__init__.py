@@ -149,7 +149,7 @@ def splits(fmt: str) -> bool:
     return REGISTRY[fmt].splits
 
 
-def iter_body(data: bytes, fmt: str, block_bytes: int = BLOCK_BYTES) -> Iterator[Any]:
+def iter_body(data: bytes | bytearray, fmt: str, block_bytes: int = BLOCK_BYTES) -> Iterator[Any]:
     """DataFrames of row blocks of a whole body, with the dtypes the whole body would get.
 
     A CSV whose column types change late yields `RESTART` once per change: drop what came so far.
