@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 from dataclasses import dataclass, field
 
 from drumkit.errors import CustomHTTPError, DrumkitError
@@ -36,7 +37,9 @@ def message(text: str, status: int) -> Answer:
 
 def error_answer(exc: BaseException) -> Answer:
     """Turn any failure into DRUM's JSON error body; unexpected ones are logged with their traceback."""
-    from werkzeug.exceptions import HTTPException
+    # Only Flask raises werkzeug's HTTP errors: a worker that has not loaded it does not import it here.
+    werkzeug_exceptions = sys.modules.get("werkzeug.exceptions")
+    http_exception = getattr(werkzeug_exceptions, "HTTPException", ())
 
     if isinstance(exc, CustomHTTPError):
         answer = message(str(exc.message), int(exc.status_code))
@@ -48,7 +51,7 @@ def error_answer(exc: BaseException) -> Answer:
                 "request failed: %s", exc.message, exc_info=exc if log.isEnabledFor(logging.DEBUG) else None
             )
         return message(f"ERROR: {exc.message}", exc.http_status)
-    if isinstance(exc, HTTPException):
+    if isinstance(exc, http_exception):
         answer = message(f"ERROR: {exc.code} {exc.name}: {exc.description}", exc.code or 500)
         answer.headers.extend((k, v) for k, v in exc.get_headers() if k.lower() != "content-type")
         return answer

@@ -1,8 +1,8 @@
 """The WSGI layer around the Flask app: request ids, access log, timings, body limit, and the lean predict path.
 
-Raw-body predictions (the hot path: CSV, Arrow or Parquet bodies) are answered here without Flask's
-routing and context machinery; multipart bodies and every other route go to Flask. Both paths
-build their answer with the same `handlers.predict`.
+Raw-body predictions (the hot path: CSV, Arrow or Parquet bodies) and `/ping/` are answered here
+without Flask's routing and context machinery; multipart bodies and every other route go to Flask.
+Both paths build their answer with the same `handlers.predict`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import uuid
 
 from drumkit.predictor.targets import TargetType
 from drumkit.server import handlers, intake, metrics
-from drumkit.server.answers import Answer, error_answer, message
+from drumkit.server.answers import Answer, error_answer, json_answer, message
 from drumkit.server.body import SharedBody
 from drumkit.server.paths import (
     PREDICT_ROUTES,
@@ -55,6 +55,7 @@ class Envelope:
         # `lean=False` (a custom_flask.py extension is installed): Flask answers every route, hooks and all.
         lean = lean and state.load_error is None
         self.lean_paths = all_spellings(prefix, PREDICT_ROUTES) if lean else set()
+        self.ping_paths = all_spellings(prefix, ("/", "/ping/")) if lean else set()
         self.timed_paths = all_spellings(prefix, PREDICT_ROUTES + UNSTRUCTURED_ROUTES + TRANSFORM_ROUTES)
         self.max_body = state.settings.max_body_size
         self.metrics = metrics.RequestMetrics() if metrics.enabled() else None
@@ -116,6 +117,8 @@ class Envelope:
         if method == "GET" and path in self.metrics_paths:
             body, content_type = metrics.exposition()
             return Answer(200, body, content_type)
+        if method == "GET" and path in self.ping_paths:
+            return json_answer({"message": "OK"})
         if (
             method != "POST"
             or path not in self.lean_paths

@@ -73,14 +73,14 @@ def run_server(job: ServeJob, say: Say, warn: Say, guard: Guard) -> ExitStatus:
 def build_app(job: ServeJob, state: ServerState, warn: Say | None) -> object:
     """The app serving the model, or (with_error_server) the app answering 513 with the load failure."""
     from drumkit.predictor.predictor import Predictor
-    from drumkit.server.app import create_app
+    from drumkit.server.app import create_app, create_worker_app
 
     try:
         started = time.perf_counter()
         predictor = Predictor.from_settings(job.model)
         state.load_seconds = time.perf_counter() - started
         # custom_flask.py is applied in create_app: its failure is a load failure too.
-        return create_app(predictor, job.settings, state=state)
+        return create_worker_app(predictor, job.settings, state=state)
     except Exception as exc:
         if not job.with_error_server:
             raise
