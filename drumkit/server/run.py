@@ -79,7 +79,7 @@ def build_app(job: ServeJob, state: ServerState, warn: Say | None) -> object:
         started = time.perf_counter()
         predictor = Predictor.from_settings(job.model)
         state.load_seconds = time.perf_counter() - started
-        # custom_flask.py is applied in create_app: its failure is a load failure too.
+        # custom_flask.py is found and applied here too: its failure is a load failure.
         return create_worker_app(predictor, job.settings, state=state)
     except Exception as exc:
         if not job.with_error_server:
