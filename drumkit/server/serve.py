@@ -377,12 +377,13 @@ def supervise(build_app, sock, settings: ServerSettings, state) -> ExitStatus:
 
 
 def _share_cores(workers: int) -> None:
-    """Give each worker its share of the cores for native thread pools (OpenMP, BLAS).
+    """Give each worker its share of the cores for thread pools (OpenMP, BLAS, pyarrow's, pandas').
 
     Every worker would otherwise start one pool thread per core: with N workers that is N times too
     many threads spinning for the same cores (a HistGradientBoosting pipeline on 2 workers served
     2.5x fewer requests than with one pool thread each). threadpoolctl comes with scikit-learn.
     """
+    import pandas
     import pyarrow
 
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
@@ -390,6 +391,10 @@ def _share_cores(workers: int) -> None:
     # pyarrow's CSV and Parquet readers run on its own pool; with one thread, CSV bodies take pandas'
     # reader, which costs less CPU than pyarrow's on one thread (csv_codec.decode).
     pyarrow.set_cpu_count(share)
+    # pandas 3.1 reads large CSV files on threads of its own (it also asks the OS for the CPU count on
+    # every read_csv, ~25 us, unless this option is set).
+    with contextlib.suppress(KeyError, AttributeError):  # OptionError: a pandas without the option
+        pandas.set_option("mode.max_threads", share)
     try:
         from threadpoolctl import threadpool_limits
     except ImportError:
