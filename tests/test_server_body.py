@@ -13,6 +13,7 @@ from drumkit.predictor import codecs
 from drumkit.predictor.predictor import Predictor
 from drumkit.predictor.settings import ModelSettings
 from drumkit.server.app import create_app
+from drumkit.server import body as body_module
 from drumkit.server.body import BodyChunks, SharedBody
 from tests import servermodels
 from tests.modelzoo import write
@@ -26,6 +27,11 @@ def score(data, model, **kwargs):
     out["binary_data"] = type(kwargs.get("binary_data")).__name__
     return out
 '''
+
+
+@pytest.fixture(autouse=True)
+def no_spare_buffer(monkeypatch):
+    monkeypatch.setattr(body_module, "_spare", [])
 
 
 def received(size: int, pieces: int = 7) -> tuple[bytes, BodyChunks]:
@@ -102,6 +108,7 @@ def test_routes_flask_answers_read_the_buffer_whole(tmp_path_factory):
 
 def test_the_next_large_body_reuses_the_last_ones_buffer_resized_in_place():
     _, first = received(codecs.BODY_SPLIT_BYTES + 1000)
+    first.getfile()
     buffer = first.whole
     first.close()
     body, second = received(codecs.BODY_SPLIT_BYTES + 10)  # smaller: the same buffer, cut in place
@@ -112,7 +119,20 @@ def test_the_next_large_body_reuses_the_last_ones_buffer_resized_in_place():
     view = memoryview(third.whole)  # a view still held (a frame the model kept): never resized under it
     third.close()
     body, fourth = received(codecs.BODY_SPLIT_BYTES + 20)
-    assert fourth.whole is not buffer and bytes(fourth.whole) == body
+    assert fourth.whole is None and fourth.getfile().read() == body
     assert len(buffer) == codecs.BODY_SPLIT_BYTES + 500  # left as it was
     view.release()
     fourth.close()
+
+
+def test_a_declared_length_allocates_nothing_but_the_one_spare():
+    huge = 60 * 1024 * 1024
+    first, second = BodyChunks(huge), BodyChunks(huge)  # no spare yet: nothing allocated for either
+    assert first.whole is None and second.whole is None
+    _, done = received(codecs.BODY_SPLIT_BYTES + 1)
+    done.getfile()
+    done.close()  # now there is a spare
+    taker, other = BodyChunks(codecs.BODY_SPLIT_BYTES + 5), BodyChunks(huge)
+    assert taker.whole is not None and other.whole is None  # the spare serves one body at a time
+    other.append(b"abc")
+    assert other.chunks == [b"abc"] and len(other) == 3

@@ -13,13 +13,15 @@ class BodyChunks:
     waitress's own buffer appends each chunk to a BytesIO that grows by an eighth at a time, copying
     the body over and over (a 19 MB CSV was copied ~8 times). Bodies the predictor reads whole are
     kept as received chunks and joined once into one bytes object (hooks get `bytes`, as in DRUM).
-    Larger ones, which it reads in row blocks, are copied into one buffer of the body's size as they
-    arrive: a join holds the chunks and their copy at once, which was ~8 MiB of a 19 MB request's
-    peak (the freed chunks stay with glibc, and pyarrow's pool cannot reuse them).
+    Larger ones, which it reads in row blocks, end up in one buffer: the worker's spare buffer when it
+    is free, filled as the body arrives (a join holds the chunks and their copy at once, ~11 MiB of a
+    19 MB request's peak); otherwise chunks joined into a new buffer, which becomes the spare. Memory
+    follows the bytes received, never what a request declares, except for the one spare.
     """
 
     def __init__(self, size: int):
-        self.whole = _buffer(size) if size > BODY_SPLIT_BYTES else None
+        self.large = size > BODY_SPLIT_BYTES
+        self.whole = _take_spare(size) if self.large else None
         self.chunks: list[bytes] = []
         self.size = 0
         self.file: io.BytesIO | SharedBody | None = None
@@ -38,6 +40,8 @@ class BodyChunks:
     def getfile(self) -> io.BytesIO | SharedBody:
         """The whole body as a file at position 0 (sharing the joined bytes, or the one buffer)."""
         if self.file is None:
+            if self.large and self.whole is None:
+                self.whole = bytearray().join(self.chunks)
             if self.whole is not None:
                 self.file = SharedBody(self.whole)
             else:
@@ -47,22 +51,22 @@ class BodyChunks:
         return self.file
 
     def close(self) -> None:
-        """Drop the body (a large body's buffer is kept for the next one)."""
-        if self.whole is not None:
+        """Drop the body (a large body's buffer becomes the spare when there is none)."""
+        if self.whole is not None and not _spare:
             _spare.append(self.whole)
         self.chunks = []
         self.whole = None
         self.file = None
 
 
-# The last large body's buffer, for the next one. A new buffer of ~20 MB each time leaves a hole in
+# One large body's buffer, kept for the next one. A new buffer of ~20 MB each time leaves a hole in
 # glibc's heap that smaller blocks soon split, so the next body extends the heap: a worker's peak crept
 # up by ~12 MiB over a few 19 MB requests. Mapping each one afresh costs ~12 ms of page faults.
 _spare: list[bytearray] = []
 
 
-def _buffer(size: int) -> bytearray:
-    """A buffer of `size` bytes: the spare one resized in place when it can be, else a new one."""
+def _take_spare(size: int) -> bytearray | None:
+    """The spare buffer resized to `size` in place, or None when there is none (or it cannot be resized)."""
     while _spare:
         buffer = _spare.pop()
         try:
@@ -73,7 +77,7 @@ def _buffer(size: int) -> bytearray:
             return buffer
         except BufferError:  # something still holds a view of it: leave it be
             continue
-    return bytearray(size)
+    return None
 
 
 class SharedBody(io.RawIOBase):
