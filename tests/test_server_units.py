@@ -166,3 +166,40 @@ def test_small_csv_errors_are_one_line(data, text):
     with pytest.raises(PayloadError, match=text) as info:
         read_small_csv_bytes(data)
     assert "\n" not in str(info.value)
+
+
+# A SIGTERM while pyarrow parses a body, in a fresh process: the parse must finish and the process's
+# own handler must run (pyarrow's handlers cancelled the read with ArrowCancelled).
+SIGTERM_MID_PARSE = """
+import os, signal, sys, threading
+import pyarrow as pa, pyarrow.csv as pacsv
+if sys.argv[1] == "worker":
+    from drumkit.server.serve import _signals_to_python
+    _signals_to_python()
+got = []
+signal.signal(signal.SIGTERM, lambda signum, frame: got.append(signum))
+row = ",".join(str(i * 0.5) for i in range(20)) + "\\n"
+data = (",".join(f"c{i}" for i in range(20)) + "\\n" + row * 300_000).encode()
+threading.Timer(0.05, os.kill, (os.getpid(), signal.SIGTERM)).start()
+try:
+    rows = sum(pacsv.read_csv(pa.BufferReader(data)).num_rows for _ in range(3))
+    outcome = f"read {rows} rows"
+except Exception as exc:
+    outcome = type(exc).__name__
+threading.Event().wait(0.2)
+print(outcome, got)
+"""
+
+
+@pytest.mark.parametrize("setup", ["worker", "plain"])
+def test_a_sigterm_mid_parse_reaches_the_workers_handler_and_the_parse_finishes(setup):
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", SIGTERM_MID_PARSE, setup], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    if setup == "worker":
+        assert done.stdout.split() == ["read", "900000", "rows", "[15]"]
+    else:  # why the worker turns pyarrow's handlers off: this is what a request mid-parse met
+        assert done.stdout.split()[0] == "ArrowCancelled"

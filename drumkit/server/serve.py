@@ -191,6 +191,7 @@ def run_worker(app, sock, settings: ServerSettings) -> str | None:
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # a queued request is normal, not a warning
     keep_freed_memory()
     arrow_memory_pool()
+    _signals_to_python()
     inline = InlineDispatcher() if settings.threads == 1 else None
     extra = {"_dispatcher": inline, "outbuf_high_watermark": UNBOUNDED} if inline else {}
     streams = stream_paths(app)
@@ -400,6 +401,18 @@ def _share_cores(workers: int) -> None:
     except ImportError:
         return
     threadpool_limits(share)
+
+
+def _signals_to_python() -> None:
+    """Leave SIGTERM and SIGINT to the worker's own handlers while pyarrow reads a body.
+
+    pyarrow swaps in handlers of its own during a CSV read, to cancel it: a SIGTERM that came mid-parse
+    failed the request being answered (500, "ArrowCancelled ... received signal 15"), and at times
+    never reached the drain, so the worker served on until killed.
+    """
+    import pyarrow
+
+    pyarrow.lib.enable_signal_handlers(False)
 
 
 def _describe(status: int) -> str:
