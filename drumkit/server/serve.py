@@ -407,8 +407,8 @@ def _signals_to_python() -> None:
     """Leave SIGTERM and SIGINT to the worker's own handlers while pyarrow reads a body.
 
     pyarrow swaps in handlers of its own during a CSV read, to cancel it: a SIGTERM that came mid-parse
-    failed the request being answered (500, "ArrowCancelled ... received signal 15"), and at times
-    never reached the drain, so the worker served on until killed.
+    failed the request being answered (500, "ArrowCancelled ... received signal 15") instead of letting
+    the worker finish it and drain.
     """
     import pyarrow
 
