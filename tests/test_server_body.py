@@ -30,8 +30,8 @@ def score(data, model, **kwargs):
 
 
 @pytest.fixture(autouse=True)
-def no_spare_buffer(monkeypatch):
-    monkeypatch.setattr(body_module, "_spare", [])
+def fresh_large_body_buffer(monkeypatch):
+    monkeypatch.setattr(body_module, "_LARGE_BODY", body_module.LargeBodyBuffer())
 
 
 def received(size: int, pieces: int = 7) -> tuple[bytes, BodyChunks]:
@@ -108,8 +108,8 @@ def test_routes_flask_answers_read_the_buffer_whole(tmp_path_factory):
 
 def test_the_next_large_body_reuses_the_last_ones_buffer_resized_in_place():
     _, first = received(codecs.BODY_SPLIT_BYTES + 1000)
-    first.getfile()
     buffer = first.whole
+    assert buffer is not None
     first.close()
     body, second = received(codecs.BODY_SPLIT_BYTES + 10)  # smaller: the same buffer, cut in place
     assert second.whole is buffer and second.getfile().read() == body
@@ -119,20 +119,21 @@ def test_the_next_large_body_reuses_the_last_ones_buffer_resized_in_place():
     view = memoryview(third.whole)  # a view still held (a frame the model kept): never resized under it
     third.close()
     body, fourth = received(codecs.BODY_SPLIT_BYTES + 20)
-    assert fourth.whole is None and fourth.getfile().read() == body
+    assert fourth.whole is not buffer and fourth.getfile().read() == body
     assert len(buffer) == codecs.BODY_SPLIT_BYTES + 500  # left as it was
     view.release()
     fourth.close()
 
 
-def test_a_declared_length_allocates_nothing_but_the_one_spare():
-    huge = 60 * 1024 * 1024
-    first, second = BodyChunks(huge), BodyChunks(huge)  # no spare yet: nothing allocated for either
-    assert first.whole is None and second.whole is None
-    _, done = received(codecs.BODY_SPLIT_BYTES + 1)
-    done.getfile()
-    done.close()  # now there is a spare
-    taker, other = BodyChunks(codecs.BODY_SPLIT_BYTES + 5), BodyChunks(huge)
-    assert taker.whole is not None and other.whole is None  # the spare serves one body at a time
+def test_one_large_body_at_a_time_gets_the_buffer_the_others_are_kept_as_received():
+    size = codecs.BODY_SPLIT_BYTES + 5
+    holder, other = BodyChunks(size), BodyChunks(60 * 1024 * 1024)
+    buffer = holder.whole
+    assert buffer is not None and other.whole is None  # a declared length allocates nothing more
     other.append(b"abc")
     assert other.chunks == [b"abc"] and len(other) == 3
+    body, late = received(size)  # arrives while the buffer is held: joined at the end
+    assert late.whole is None and late.getfile().read() == body and isinstance(late.whole, bytearray)
+    late.close()
+    holder.close()
+    assert BodyChunks(size).whole is buffer

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import threading
 
 from drumkit.predictor.codecs import BODY_SPLIT_BYTES
 
@@ -13,15 +14,14 @@ class BodyChunks:
     waitress's own buffer appends each chunk to a BytesIO that grows by an eighth at a time, copying
     the body over and over (a 19 MB CSV was copied ~8 times). Bodies the predictor reads whole are
     kept as received chunks and joined once into one bytes object (hooks get `bytes`, as in DRUM).
-    Larger ones, which it reads in row blocks, end up in one buffer: the worker's spare buffer when it
-    is free, filled as the body arrives (a join holds the chunks and their copy at once, ~11 MiB of a
-    19 MB request's peak); otherwise chunks joined into a new buffer, which becomes the spare. Memory
-    follows the bytes received, never what a request declares, except for the one spare.
+    Larger ones, which it reads in row blocks, are copied as they arrive into the worker's one
+    large-body buffer (a join holds the chunks and their copy at once, ~11 MiB of a 19 MB request's
+    peak); while another body holds that buffer, they are kept as received and joined at the end.
     """
 
     def __init__(self, size: int):
         self.large = size > BODY_SPLIT_BYTES
-        self.whole = _take_spare(size) if self.large else None
+        self.whole = _LARGE_BODY.take(size) if self.large else None
         self.chunks: list[bytes] = []
         self.size = 0
         self.file: io.BytesIO | SharedBody | None = None
@@ -51,33 +51,54 @@ class BodyChunks:
         return self.file
 
     def close(self) -> None:
-        """Drop the body (a large body's buffer becomes the spare when there is none)."""
-        if self.whole is not None and not _spare:
-            _spare.append(self.whole)
+        """Drop the body (and hand the worker's large-body buffer back)."""
+        if self.whole is not None:
+            _LARGE_BODY.give_back(self.whole)
         self.chunks = []
         self.whole = None
         self.file = None
 
 
-# One large body's buffer, kept for the next one. A new buffer of ~20 MB each time leaves a hole in
-# glibc's heap that smaller blocks soon split, so the next body extends the heap: a worker's peak crept
-# up by ~12 MiB over a few 19 MB requests. Mapping each one afresh costs ~12 ms of page faults.
-_spare: list[bytearray] = []
+class LargeBodyBuffer:
+    """A worker's one buffer for large bodies, lent to one body at a time and kept between them.
 
+    A new buffer of ~20 MB per body leaves a hole in glibc's heap that smaller blocks soon split, so
+    the next body extends the heap: a worker's peak crept up by ~12 MiB over a few 19 MB requests, and
+    mapping each one afresh cost ~12 ms of page faults. Being one, it bounds what declared lengths can
+    make a worker allocate ahead of the bytes: one body's worth, up to the in-memory body limit.
+    """
 
-def _take_spare(size: int) -> bytearray | None:
-    """The spare buffer resized to `size` in place, or None when there is none (or it cannot be resized)."""
-    while _spare:
-        buffer = _spare.pop()
-        try:
-            if len(buffer) > size:
-                del buffer[size:]  # CPython keeps the allocation when at least half of it stays in use
-            elif len(buffer) < size:
-                buffer.extend(bytes(size - len(buffer)))
+    def __init__(self):
+        self.buffer: bytearray | None = None
+        self.lent = False
+        self._lock = threading.Lock()
+
+    def take(self, size: int) -> bytearray | None:
+        """The buffer resized to `size` (made on first use), or None while another body holds it."""
+        with self._lock:
+            if self.lent:
+                return None
+            buffer = self.buffer
+            try:
+                if buffer is None:
+                    buffer = bytearray(size)
+                elif len(buffer) > size:
+                    del buffer[size:]  # CPython keeps the allocation when at least half of it stays in use
+                elif len(buffer) < size:
+                    buffer.extend(bytes(size - len(buffer)))
+            except BufferError:  # a view of it is still held (a frame a model kept): start another
+                buffer = bytearray(size)
+            self.buffer, self.lent = buffer, True
             return buffer
-        except BufferError:  # something still holds a view of it: leave it be
-            continue
-    return None
+
+    def give_back(self, buffer: bytearray) -> None:
+        """The body that held the buffer is done with it."""
+        with self._lock:
+            if buffer is self.buffer:
+                self.lent = False
+
+
+_LARGE_BODY = LargeBodyBuffer()
 
 
 class SharedBody(io.RawIOBase):
