@@ -12,10 +12,12 @@ import json
 import logging
 import sys
 import threading
+from pathlib import Path
 from typing import Any
 
 from drumkit.errors import DrumkitError
 from drumkit.server.envelope import Envelope
+from drumkit.server.flask_extension import find_extension
 from drumkit.server.settings import ServerSettings
 from drumkit.server.state import ServerState
 
@@ -31,11 +33,8 @@ def create_app(
 ):
     """Build the Flask app for a Predictor; with `load_error`, an error server answering 513 with that reason."""
     state = _prepare(predictor, settings, load_error, state)
-    app, extended = _flask_app(state)
-    # With an extension, every request goes through Flask so that its hooks apply to every route.
-    app.wsgi_app = Envelope(app.wsgi_app, state, lean=not extended)  # Flask's documented middleware hook
-    _self_check(app, state, extended)
-    return app
+    extension = find_extension(predictor.code_dir.path) if predictor is not None else None
+    return _served_by_flask(state, extension)
 
 
 def create_worker_app(predictor, settings: ServerSettings, *, state: ServerState):
@@ -43,13 +42,20 @@ def create_worker_app(predictor, settings: ServerSettings, *, state: ServerState
 
     A model that chats, or whose code dir extends the app (custom_flask.py), gets the Flask app at once.
     """
-    from drumkit.server.flask_extension import find_extension
-
-    if predictor.supports_chat or find_extension(predictor.code_dir.path) is not None:
-        return create_app(predictor, settings, state=state)
     state = _prepare(predictor, settings, None, state)
+    extension = find_extension(predictor.code_dir.path)
+    if predictor.supports_chat or extension is not None:
+        return _served_by_flask(state, extension)
     app = Envelope(FlaskOnDemand(state), state)
     _self_check(app, state)
+    return app
+
+
+def _served_by_flask(state: ServerState, extension: Path | None):
+    """The Flask app inside the envelope, checked; with an extension every request goes through Flask."""
+    app = _flask_app(state, extension)
+    app.wsgi_app = Envelope(app.wsgi_app, state, lean=extension is None)  # Flask's documented middleware hook
+    _self_check(app, state, extension is not None)
     return app
 
 
@@ -65,7 +71,7 @@ class FlaskOnDemand:
         if self.app is None:
             with self._lock:  # two threads of one worker may ask at once
                 if self.app is None:
-                    self.app, _ = _flask_app(self.state, extend=False)
+                    self.app = _flask_app(self.state, None)
         return self.app.wsgi_app(environ, start_response)
 
 
@@ -81,8 +87,8 @@ def _prepare(predictor, settings: ServerSettings | None, load_error: str | None,
     return state
 
 
-def _flask_app(state: ServerState, extend: bool = True):
-    """(Flask app with every route and, with `extend`, the code dir's extension; whether there was one)."""
+def _flask_app(state: ServerState, extension: Path | None):
+    """The Flask app with every route, extended by the code dir's custom_flask.py when it has one."""
     from flask import Flask
 
     from drumkit.server import routes
@@ -96,13 +102,12 @@ def _flask_app(state: ServerState, extend: bool = True):
     )
     app.url_map.merge_slashes = False  # "//predict/" must not redirect (clients drop POST bodies)
     routes.register(app, state)
-    extended = False
-    if extend and state.predictor is not None:
+    if extension is not None:
         from drumkit.server.flask_extension import apply_extension
 
-        extended = apply_extension(app, state.predictor.code_dir.path) is not None
+        apply_extension(app, extension)
     app.extensions["drumkit"] = state
-    return app, extended
+    return app
 
 
 def _self_check(app, state: ServerState, extended: bool = False) -> None:
@@ -126,7 +131,10 @@ def _self_check(app, state: ServerState, extended: bool = False) -> None:
 
 
 def _get(app, path: str) -> tuple[int, dict[str, str], bytes]:
-    """One GET through a WSGI app, as a server would call it: (status, headers by lower-case name, body)."""
+    """One GET through a WSGI app, as a server would call it: (status, headers by lower-case name, body).
+
+    Written out rather than through werkzeug's test client, which would load what a worker's app defers.
+    """
     environ = {
         "REQUEST_METHOD": "GET",
         "SCRIPT_NAME": "",

@@ -25,11 +25,8 @@ def find_extension(code_dir: Path) -> Path | None:
     return found[0] if found else None
 
 
-def apply_extension(app, code_dir: Path) -> Path | None:
-    """Import `custom_flask.py` (its folder first on sys.path, as in DRUM) and call `init_app(app)`; its path or None."""
-    path = find_extension(code_dir)
-    if path is None:
-        return None
+def apply_extension(app, path: Path) -> None:
+    """Import a code dir's `custom_flask.py` (its folder first on sys.path, as in DRUM) and call `init_app(app)`."""
     from drumkit import compat
 
     compat.prepare_imports()
@@ -49,4 +46,3 @@ def apply_extension(app, code_dir: Path) -> Path | None:
     except Exception as exc:
         sys.modules.pop(MODULE_NAME, None)
         raise ModelLoadError(f"Failed to extend Flask app from [{path}] : {exc}") from exc
-    return path
