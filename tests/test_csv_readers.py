@@ -1,11 +1,12 @@
 """Every reader a CSV body can take gives the columns, dtypes and values `pandas.read_csv` gives (property tests).
 
-A body goes to `csv_tiny` (a few plain rows), to `pandas.read_csv` itself (up to 64 KiB), to pyarrow's
+A body goes to `csv_tiny` (a few plain rows), to `pandas.read_csv`'s own parser (up to 64 KiB), to pyarrow's
 parser with read_csv's dtype rules (larger bodies), or through row blocks (bodies over the block size,
 predicted block by block). Generated tables hit each of them directly, whatever their size.
 """
 
 import io
+import warnings
 
 import pandas as pd
 import pytest
@@ -13,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from drumkit.predictor import codecs
-from drumkit.predictor.codecs.csv_blocks import read_csv_bytes
+from drumkit.predictor.codecs.csv_blocks import read_csv_bytes, read_small_csv_bytes
 from drumkit.predictor.codecs.csv_codec import PANDAS_MAX_BYTES
 from tests.tiers import examples
 
@@ -90,6 +91,35 @@ def test_pyarrow_whole_body_reader_equals_read_csv(data):
     """The reader of bodies over 64 KiB, run on small generated tables (the rules do not depend on size)."""
     if parses(data):
         same(read_csv_bytes(data), read_csv(data))
+
+
+@SETTINGS
+@given(tables())
+def test_pandas_parser_reader_equals_read_csv_exactly(data):
+    """The reader of bodies up to 64 KiB (of any size in a worker left one thread): read_csv's parser, its own frame."""
+    if parses(data):
+        pd.testing.assert_frame_equal(read_small_csv_bytes(data), read_csv(data), check_exact=True)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"a,b\n",  # no rows
+        b"a,b\n1,2,3\n4,5,6\n",  # one field more than the header: read_csv makes it the index
+        b"a,a,b\n1,2,3\n",  # a repeated name becomes a.1
+        b"a\n1\n\n2\n",  # one column: blank lines are rows
+        b"a,b\n1\n2,x\n",  # short rows are padded
+        # 1000 columns make pandas parse ~1024 rows at a time: a late text value leaves ints and text in one column
+        (",".join(f"c{i}" for i in range(1000)) + "\n" + "1\n" * 1100 + "x\n").encode(),
+    ],
+    ids=["header-only", "index-column", "repeated-name", "blank-lines", "short-rows", "mixed-chunks"],
+)
+def test_pandas_parser_reader_keeps_read_csvs_odd_cases(data):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", pd.errors.DtypeWarning)
+        expected = read_csv(data)
+        got = read_small_csv_bytes(data)
+    pd.testing.assert_frame_equal(got, expected, check_exact=True)
 
 
 @SETTINGS

@@ -141,15 +141,11 @@ def parse_threads() -> bool:
 
 
 def read_small_csv_bytes(data: bytes):
-    """Decode a CSV payload with pandas.read_csv itself, as DRUM does (blank lines kept for one column)."""
-    import io
-
-    import pandas as pd
+    """Decode a CSV payload with pandas.read_csv's own parser, as DRUM does (blank lines kept for one column)."""
+    from drumkit.predictor.codecs import pandas_reader
 
     try:
-        frame = pd.read_csv(io.BytesIO(data))
-        if frame.shape[1] == 1:
-            frame = pd.read_csv(io.BytesIO(data), skip_blank_lines=False)
+        frame = pandas_reader.read_csv(data)
     except UnicodeDecodeError:
         raise PayloadError(_NOT_UTF8) from None
     except ValueError as exc:  # ParserError, EmptyDataError: one line, never the payload itself

@@ -1,9 +1,9 @@
 """CSV: whole bodies, row blocks of bodies and files, and DRUM's score CSV written from predictions.
 
 Every reader gives the columns and dtypes `pandas.read_csv` gives for the whole payload: tiny plain
-bodies take `csv_tiny`, small ones `pandas.read_csv` itself, larger ones pyarrow's parser on its
-threads with the fixes of `csv_blocks` (or, in a process given one CPU thread, `pandas.read_csv`
-again); row blocks keep the whole payload's dtypes (`csv_blocks.stream_csv`).
+bodies take `csv_tiny`, small ones `pandas.read_csv`'s own parser (`pandas_reader`), larger ones
+pyarrow's parser on its threads with the fixes of `csv_blocks` (or, in a process given one CPU
+thread, pandas' parser again); row blocks keep the whole payload's dtypes (`csv_blocks.stream_csv`).
 """
 
 from __future__ import annotations

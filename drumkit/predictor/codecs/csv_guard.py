@@ -9,7 +9,6 @@ never quotes the row.
 
 from __future__ import annotations
 
-import io
 import re
 
 from drumkit.errors import PayloadError
@@ -61,13 +60,10 @@ def pandas_decides(exc: Exception, data: bytes) -> bool:
 
 def read_with_pandas(data: bytes, lines_before: int):
     """A block (header line first) as `pandas.read_csv` reads it; its errors name the file's line, not the block's."""
-    import pandas as pd
+    from drumkit.predictor.codecs import pandas_reader
 
     try:
-        frame = pd.read_csv(io.BytesIO(data))
-        if frame.shape[1] == 1:
-            frame = pd.read_csv(io.BytesIO(data), skip_blank_lines=False)
-        return frame
+        return pandas_reader.read_csv(data)
     except UnicodeDecodeError as exc:
         raise PayloadError(
             f"{NOT_UTF8} Line {_line_of(data, exc, lines_before)} is not valid UTF-8."
