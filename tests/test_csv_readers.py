@@ -98,7 +98,9 @@ def test_pyarrow_whole_body_reader_equals_read_csv(data):
 def test_pandas_parser_reader_equals_read_csv_exactly(data):
     """The reader of bodies up to 64 KiB (of any size in a worker left one thread): read_csv's parser, its own frame."""
     if parses(data):
-        pd.testing.assert_frame_equal(read_small_csv_bytes(data), read_csv(data), check_exact=True)
+        got, expected = read_small_csv_bytes(data), read_csv(data)
+        pd.testing.assert_frame_equal(got, expected, check_exact=True)
+        assert got._mgr.nblocks == expected._mgr.nblocks  # laid out as read_csv lays it out: one block per column
 
 
 @pytest.mark.parametrize(

@@ -3,7 +3,7 @@
 read_csv spends about half of a 100-row body building the DataFrame from a dict of columns (aligning
 the dict to the header, then checking each column again); its parser is cheap. Here the same parser
 runs on the same options and its columns go into a frame the way pandas builds one from arrays: the
-same columns, dtypes and values (same-typed columns then share a block, as in every other reader here).
+same columns, dtypes, values and blocks (one per column).
 Whatever this pandas returns that is not the plain case (an index column, no columns, a changed
 internal API) is built by read_csv's own code.
 """
@@ -35,18 +35,32 @@ def _read(data: bytes, **options):
     except (TypeError, ValueError):
         return pd.read_csv(io.BytesIO(data), **options)
     names = list(columns)
-    # private: the constructor read_csv's dict of columns ends up in
-    from_arrays = getattr(pd.DataFrame, "_from_arrays", None)
-    if index is not None or not arrays or list(arrays) != names or from_arrays is None:
+    build = _block_builder()
+    if index is not None or not arrays or list(arrays) != names or build is None:
         return pd.DataFrame(arrays, columns=columns, index=index, copy=False)
     values = list(arrays.values())
     length = len(values[0])
-    return from_arrays(
+    # One block per column, as read_csv's DataFrame(dict, copy=False) lays them out: merging the 18 float
+    # columns of a 10k-row body costs a copy, and models that select columns then copy them again.
+    manager = build(
         values,
-        columns=pd.Index(names),
-        index=pd.RangeIndex(length),
+        pd.Index(names),
+        pd.RangeIndex(length),
         verify_integrity=not _plain(values, length),
+        consolidate=False,
     )
+    return pd.DataFrame._from_mgr(manager, axes=manager.axes)  # type: ignore[attr-defined]
+
+
+def _block_builder():
+    """pandas' constructor of a frame's blocks from column arrays (private), or None when this pandas moved it."""
+    import pandas as pd
+
+    try:
+        from pandas.core.internals.construction import arrays_to_mgr  # type: ignore[import-not-found]
+    except ImportError:
+        return None
+    return arrays_to_mgr if hasattr(pd.DataFrame, "_from_mgr") else None
 
 
 def _plain(values: list, length: int) -> bool:
