@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from drumkit.predictor import codecs
 from drumkit.predictor.codecs.csv_blocks import read_csv_bytes, read_small_csv_bytes
 from drumkit.predictor.codecs.csv_codec import PANDAS_MAX_BYTES
+from drumkit.predictor.codecs.pandas_reader import one_chunk_rows, read_csv_in_parts
 from tests.tiers import examples
 
 TOKENS = st.one_of(
@@ -122,6 +123,78 @@ def test_pandas_parser_reader_keeps_read_csvs_odd_cases(data):
         expected = read_csv(data)
         got = read_small_csv_bytes(data)
     pd.testing.assert_frame_equal(got, expected, check_exact=True)
+
+
+@SETTINGS
+@given(tables(max_rows=60), st.integers(2, 4))
+def test_row_ranges_read_at_once_equal_read_csv_or_are_declined(data, parts):
+    if parses(data):
+        got = read_csv_in_parts(data, parts)
+        if got is not None:
+            pd.testing.assert_frame_equal(got, read_csv(data), check_exact=True)
+
+
+def _ranges(first: list[str], second: list[str]) -> bytes:
+    """A two-column body cut into two ranges at the row where column `a` goes from `first` to `second`.
+
+    Values of one length make rows of one length, so the middle byte falls in the last row of `first`.
+    """
+    assert len(first) == len(second) and len({len(value) for value in first + second}) == 1
+    return ("a,b\n" + "".join(f"{value},1.5\n" for value in first + second)).encode()
+
+
+@pytest.mark.parametrize(
+    "first, second, joined",
+    [
+        (["11", "22"] * 50, ["33", "44"] * 50, "int64"),
+        (["11", "22"] * 50, ["3.", "44"] * 50, "float64"),  # ints beside floats: read_csv reads all as floats
+        (["11", "NA"] * 50, ["33", "44"] * 50, "float64"),  # a missing int makes floats
+        (["NA", "NA"] * 50, ["xx", "yy"] * 50, "str"),  # missing values beside text
+        (["True", "TRUE"] * 50, ["true", "True"] * 50, "bool"),
+        (["-0", "22"] * 50, ["3.", "44"] * 50, None),  # -0 as an int is 0, read as a float -0.0
+        ([str(2**53 + 1)] * 100, ["3." + "0" * 14] * 100, None),  # past 2**53 an int is not its text's double
+        (["11", "22"] * 50, ["xx", "yy"] * 50, None),  # text after numbers: read_csv keeps the numbers as text
+        (["True", "None"] * 50, ["TRUE", "true"] * 50, None),  # booleans with a gap are objects
+    ],
+)
+def test_row_ranges_join_only_what_read_csv_types_alike(first, second, joined):
+    data = _ranges(first, second)
+    expected = read_csv(data)
+    got = read_csv_in_parts(data, 2)
+    if joined is None:
+        assert got is None
+    else:
+        assert got is not None and str(got.dtypes["a"]) == joined
+        pd.testing.assert_frame_equal(got, expected, check_exact=True)
+    pd.testing.assert_frame_equal(codecs.decode(data, codecs.CSV), expected, check_exact=True)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"a,b\n" + b'1,"x"\n' * 200,  # quoted: a range might start inside a value
+        b"a\n" + b"1\n\n" * 200,  # one column: its blank lines are rows
+        b"a,b\n" + b"1,2\n" * 200 + b"1,2,3\n",  # a bad row: the whole body's reader names its line
+        # more rows than pandas types at once: how it types them depends on its chunks
+        (",".join(f"c{i}" for i in range(1000)) + "\n" + "1\n" * (one_chunk_rows(1000) + 1)).encode(),
+    ],
+    ids=["quoted", "one-column", "bad-row", "several-chunks"],
+)
+def test_row_ranges_leave_other_bodies_to_the_whole_body_reader(data):
+    assert read_csv_in_parts(data, 2) is None
+
+
+@pytest.mark.parametrize("width", [1, 3, 25, 1000])
+def test_one_chunk_rows_is_where_pandas_starts_a_second_chunk(width):
+    """read_csv types a column per chunk of rows: ints that fill the first chunk stay ints beside later text."""
+    rows = one_chunk_rows(width)
+    header = ",".join(f"c{i}" for i in range(width)) + "\n"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", pd.errors.DtypeWarning)
+        within = pd.read_csv(io.StringIO(header + "1\n" * (rows - 1) + "x\n"))["c0"]
+        beyond = pd.read_csv(io.StringIO(header + "1\n" * rows + "x\n"))["c0"]
+    assert {type(v) for v in within} == {str}
+    assert {type(v) for v in beyond} == {int, str}
 
 
 @SETTINGS

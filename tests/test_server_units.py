@@ -118,13 +118,38 @@ def _large_csv() -> bytes:
     return data
 
 
-def test_large_csv_goes_through_pyarrow_with_the_same_result(monkeypatch):
+def test_large_csv_is_read_in_row_ranges_on_two_threads(monkeypatch):
+    import threading
+
     import pyarrow as pa
 
-    from drumkit.predictor.codecs import csv_blocks
+    from drumkit.predictor.codecs import csv_blocks, pandas_reader
 
     data = _large_csv()
     assert pa.cpu_count() > 1  # the test machine has 2 cores
+    monkeypatch.setattr(csv_blocks, "read_small_csv_bytes", None)  # a call would fail
+    monkeypatch.setattr(csv_blocks, "read_csv_bytes", None)
+    threads = set()
+    read_part = pandas_reader._read_part
+
+    def recorded(piece):
+        threads.add(threading.get_ident())
+        return read_part(piece)
+
+    monkeypatch.setattr(pandas_reader, "_read_part", recorded)
+    pd.testing.assert_frame_equal(
+        payload.decode(data, payload.CSV), pd.read_csv(io.BytesIO(data)), check_exact=True
+    )
+    assert len(threads) == 2
+
+
+def test_large_quoted_csv_goes_through_pyarrow_with_the_same_result(monkeypatch):
+    from drumkit.predictor.codecs import csv_blocks
+
+    frame = pd.read_csv(io.BytesIO(_large_csv()))
+    frame["t"] = [f"x, {i % 3}" for i in range(len(frame))]  # commas in text: to_csv quotes it
+    data = frame.to_csv(index=False).encode()
+    assert b'"' in data
     monkeypatch.setattr(csv_blocks, "read_small_csv_bytes", None)  # a call would fail
     pd.testing.assert_frame_equal(payload.decode(data, payload.CSV), pd.read_csv(io.BytesIO(data)))
 

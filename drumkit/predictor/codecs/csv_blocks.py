@@ -133,11 +133,16 @@ def read_csv_bytes(data: bytes, use_threads: bool = True):
     return to_pandas_frame(table)
 
 
-def parse_threads() -> bool:
-    """Whether this process lets pyarrow parse on more than one thread (`pyarrow.set_cpu_count`)."""
+def parse_thread_count() -> int:
+    """How many threads this process parses CSV on (`pyarrow.set_cpu_count`: a worker's share of the cores)."""
     import pyarrow as pa
 
-    return pa.cpu_count() > 1
+    return pa.cpu_count()
+
+
+def parse_threads() -> bool:
+    """Whether this process lets pyarrow parse on more than one thread."""
+    return parse_thread_count() > 1
 
 
 def read_small_csv_bytes(data: bytes):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 
 from drumkit.predictor.codecs.csv_blocks import PANDAS_NA_VALUES
+from drumkit.predictor.codecs.pandas_reader import text_dtype
 
 MAX_BYTES = 16 * 1024
 MAX_ROWS = 16
@@ -19,7 +20,6 @@ _NA = frozenset(PANDAS_NA_VALUES)
 _INT = re.compile(r"[+-]?\d+", re.ASCII)
 _FLOAT = re.compile(r"[+-]?(?:(?:\d+\.\d*|\.\d+)(?:[eE][+-]?\d{1,2})?|\d+[eE][+-]?\d{1,2})", re.ASCII)
 _BOOL = {"True": True, "TRUE": True, "true": True, "False": False, "FALSE": False, "false": False}
-_text_dtype = None
 
 
 def read_tiny_csv(data: bytes):
@@ -68,23 +68,19 @@ def _frame(columns: list, header: list[str], n_rows: int):
 
 def _text_column(values: tuple[str, ...]):
     """Text as read_csv types it in this pandas (str in pandas 3, object before)."""
-    global _text_dtype
     import numpy as np
     import pandas as pd
 
-    if _text_dtype is None:
-        import io
-
-        _text_dtype = pd.read_csv(io.StringIO("a,b\nx,y\n"))["a"].dtype
-    if isinstance(_text_dtype, pd.api.extensions.ExtensionDtype):
+    text = text_dtype()
+    if isinstance(text, pd.api.extensions.ExtensionDtype):
         cells = [None if v in _NA else v for v in values]
-        array_type = _text_dtype.construct_array_type()
-        if getattr(_text_dtype, "storage", None) == "pyarrow":
+        array_type = text.construct_array_type()
+        if getattr(text, "storage", None) == "pyarrow":
             import pyarrow as pa
 
             # Wrapping an Arrow array directly is 4x cheaper than pd.array's type sniffing.
-            return array_type(pa.array(cells, type=pa.large_string()), dtype=_text_dtype)  # type: ignore[call-arg]  # ArrowStringArray
-        return array_type._from_sequence(cells, dtype=_text_dtype)  # type: ignore[attr-defined]  # pandas' own constructor
+            return array_type(pa.array(cells, type=pa.large_string()), dtype=text)  # type: ignore[call-arg]  # ArrowStringArray
+        return array_type._from_sequence(cells, dtype=text)  # type: ignore[attr-defined]  # pandas' own constructor
     return np.array([np.nan if v in _NA else v for v in values], dtype=object)
 
 
