@@ -165,8 +165,9 @@ def _joined(frames: list, data: bytes):
     if sum(len(frame) for frame in frames) > one_chunk_rows(first.shape[1]):
         return None
     text = text_dtype()
+    types = [list(frame.dtypes) for frame in frames]  # `frame.dtypes` builds a Series on every call
     for i in range(first.shape[1]):
-        dtypes = [frame.dtypes.iloc[i] for frame in frames]
+        dtypes = [kinds[i] for kinds in types]
         if all(dtype == dtypes[0] for dtype in dtypes):
             if not (dtypes[0] in (np.int64, np.float64, np.bool_) or dtypes[0] == text):
                 return None  # object columns mix types: how they mix depends on the whole column
@@ -174,19 +175,23 @@ def _joined(frames: list, data: bytes):
         if set(dtypes) == {np.dtype(np.int64), np.dtype(np.float64)}:
             target = np.dtype(np.float64)
             convertible = all(
-                _exact_as_float(frame.iloc[:, i], data) for frame in frames if frame.dtypes.iloc[i] != target
+                _exact_as_float(frame.iloc[:, i], data)
+                for frame, dtype in zip(frames, dtypes, strict=True)
+                if dtype != target
             )
         elif all(dtype == text or dtype == np.float64 for dtype in dtypes):
             target = text
             convertible = all(
-                frame.iloc[:, i].isna().all() for frame in frames if frame.dtypes.iloc[i] != target
+                frame.iloc[:, i].isna().all()
+                for frame, dtype in zip(frames, dtypes, strict=True)
+                if dtype != target
             )
         else:
             return None
         if not convertible:
             return None
-        for frame in frames:
-            if frame.dtypes.iloc[i] != target:
+        for frame, dtype in zip(frames, dtypes, strict=True):
+            if dtype != target:
                 frame.isetitem(i, frame.iloc[:, i].astype(target))
     return pd.concat(frames, ignore_index=True)
 
