@@ -228,3 +228,28 @@ def test_a_sigterm_mid_parse_reaches_the_workers_handler_and_the_parse_finishes(
         assert done.stdout.split() == ["read", "900000", "rows", "[15]"]
     else:  # why the worker turns pyarrow's handlers off: this is what a request mid-parse met
         assert done.stdout.split()[0] == "ArrowCancelled"
+
+
+# A worker that stopped on SIGTERM and closed its sockets, then gets another one (systemd signals every
+# process of the service, and the supervisor forwards its own): the late signal must not fail the worker.
+SECOND_SIGTERM = """
+import os, signal, socket, threading
+from drumkit.server.serve import run_worker
+from drumkit.server.settings import ServerSettings
+sock = socket.socket()
+sock.bind(("127.0.0.1", 0))
+sock.listen()
+app = lambda environ, start_response: start_response("200 OK", []) or [b""]
+threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGTERM)).start()
+left = run_worker(app, sock, ServerSettings())
+os.kill(os.getpid(), signal.SIGTERM)
+print("left", left)
+"""
+
+
+def test_a_second_sigterm_after_the_worker_closed_is_ignored():
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", SECOND_SIGTERM], capture_output=True, text=True, timeout=60)
+    assert (done.returncode, done.stdout.strip()) == (0, "left None"), done.stderr

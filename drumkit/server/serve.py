@@ -227,7 +227,10 @@ def run_worker(app, sock, settings: ServerSettings) -> str | None:
     def stop(signum, _frame):
         stopping.append(signum)
         server.drain_state.drain()
-        server.pull_trigger()
+        # A second SIGTERM can come after the worker closed its sockets (systemd signals the whole group,
+        # then the supervisor forwards one): the worker is leaving already, there is nothing to wake.
+        with contextlib.suppress(OSError):
+            server.pull_trigger()
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
