@@ -114,8 +114,12 @@ def test_pandas_parser_reader_equals_read_csv_exactly(data):
         b"a,b\n1\n2,x\n",  # short rows are padded
         # 1000 columns make pandas parse ~1024 rows at a time: a late text value leaves ints and text in one column
         (",".join(f"c{i}" for i in range(1000)) + "\n" + "1\n" * 1100 + "x\n").encode(),
+        # over 64 KiB, and its first rows are wide: it looks like a few rows, then has more than a chunk
+        (",".join(f"c{i}" for i in range(1000)) + "\n" + (",".join(["1"] * 1000) + "\n") * 34
+         + "1\n" * 1100 + "x\n").encode(),
     ],
-    ids=["header-only", "index-column", "repeated-name", "blank-lines", "short-rows", "mixed-chunks"],
+    ids=["header-only", "index-column", "repeated-name", "blank-lines", "short-rows", "mixed-chunks",
+         "looks-one-chunk"],
 )
 def test_pandas_parser_reader_keeps_read_csvs_odd_cases(data):
     with warnings.catch_warnings():

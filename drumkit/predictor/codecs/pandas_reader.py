@@ -29,12 +29,22 @@ def read_csv(data: bytes):
 
 
 def _read(data: bytes, **options):
+    """read_csv's frame of a body. read_csv types a body chunk by chunk and then joins the chunks' columns
+    (a copy of each, even of one chunk): a body of one chunk reads the same without that step, and is
+    read so when it certainly is one (a small body, counted) or when it turns out to be (a larger one
+    that looks like one is read again, chunk by chunk, if it was not)."""
+    if _one_chunk(data):
+        return _parse(data, low_memory=False, **options)
+    if _looks_like_one_chunk(data):
+        frame = _parse(data, low_memory=False, **options)
+        if within_one_chunk(frame):
+            return frame
+    return _parse(data, **options)
+
+
+def _parse(data: bytes, **options):
     import pandas as pd
 
-    if _one_chunk(data):
-        # read_csv types a body chunk by chunk and then joins the chunks' columns (a copy of each, even
-        # of one chunk); a body that is certainly one chunk reads the same without that step.
-        options["low_memory"] = False
     reader = pd.read_csv(io.BytesIO(data), iterator=True, **options)
     with reader:
         read = getattr(getattr(reader, "_engine", None), "read", None)  # private: the parser behind read()
@@ -100,10 +110,7 @@ def read_csv_in_parts(data: bytes, parts: int):
     header_end = data.find(b"\n") + 1
     if parts < 2 or b'"' in data or header_end == 0 or not data[:header_end].strip():
         return None
-    width = data.count(b",", 0, header_end) + 1
-    sample = data[header_end : header_end + (1 << 16)]
-    row_bytes = len(sample) / max(sample.count(b"\n"), 1)
-    if width < 2 or len(data) / row_bytes > one_chunk_rows(width):
+    if b"," not in data[:header_end] or not _looks_like_one_chunk(data):
         return None
     cuts = [header_end]
     for k in range(1, parts):
@@ -127,8 +134,21 @@ def _one_chunk(data: bytes) -> bool:
     has commas, nor are there more rows than line breaks, and one chunk takes that many rows that wide."""
     if len(data) > SMALL_BODY_BYTES:
         return False
-    rows = data.count(b"\n") + data.count(b"\r") + 1
+    rows = data.count(b"\n") + (data.count(b"\r") if b"\r" in data else 0) + 1
     return rows <= one_chunk_rows(data.count(b",") + 1)
+
+
+def _looks_like_one_chunk(data: bytes) -> bool:
+    """Whether a body's first rows make it look like fewer rows than one chunk of its header's width."""
+    header_end = data.find(b"\n") + 1
+    sample = data[header_end : header_end + SMALL_BODY_BYTES]
+    row_bytes = len(sample) / max(sample.count(b"\n"), 1)
+    return header_end > 0 and len(data) / row_bytes <= one_chunk_rows(data.count(b",", 0, header_end) + 1)
+
+
+def within_one_chunk(frame) -> bool:
+    """Whether read_csv would have typed a frame's rows in one chunk (its index counts as a column)."""
+    return len(frame) <= one_chunk_rows(frame.shape[1] + frame.index.nlevels)
 
 
 def one_chunk_rows(width: int) -> int:
@@ -158,7 +178,7 @@ def _part_pool(threads: int):
 
 def _read_part(piece: bytes):
     try:
-        return _read(piece)
+        return _parse(piece, low_memory=False)  # typed whole: the join takes only bodies of one chunk
     except (ValueError, UnicodeDecodeError):  # the whole body's reader gives the error, with its line numbers
         return None
 
@@ -176,7 +196,7 @@ def _joined(frames: list, data: bytes):
         for frame in frames
     ):
         return None
-    if sum(len(frame) for frame in frames) > one_chunk_rows(first.shape[1]):
+    if sum(len(frame) for frame in frames) > one_chunk_rows(first.shape[1] + 1):  # + 1: as within_one_chunk
         return None
     text = text_dtype()
     types = [list(frame.dtypes) for frame in frames]  # `frame.dtypes` builds a Series on every call
