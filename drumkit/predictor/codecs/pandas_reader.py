@@ -1,9 +1,12 @@
-"""CSV through `pandas.read_csv`'s own parser (DRUM's reader), with the frame built from its columns directly.
+"""CSV through `pandas.read_csv`'s own parser (DRUM's reader), for less than read_csv itself costs.
 
-read_csv spends about half of a 100-row body building the DataFrame from a dict of columns (aligning
-the dict to the header, then checking each column again); its parser is cheap. Here the same parser
-runs on the same options and its columns go into a frame the way pandas builds one from arrays: the
-same columns, dtypes, values and blocks (one per column).
+Each saving keeps read_csv's columns, dtypes, values and block layout (one block per column):
+- the frame is built from the parser's columns directly: read_csv spends about half of a 100-row body
+  building it from a dict (aligning the dict to the header, then checking each column again);
+- a body that is one of read_csv's chunks (its `low_memory` typing unit) is typed whole, without the
+  join of chunks that copies every column;
+- a large body is parsed as row ranges on several threads (pandas' parser lets go of the GIL) and
+  joined where typing the whole body agrees (`read_csv_in_parts`).
 Whatever this pandas returns that is not the plain case (an index column, no columns, a changed
 internal API) is built by read_csv's own code.
 """
