@@ -99,9 +99,16 @@ def test_pyarrow_whole_body_reader_equals_read_csv(data):
 def test_pandas_parser_reader_equals_read_csv_exactly(data):
     """The reader of bodies up to 64 KiB (of any size in a worker left one thread): read_csv's parser, its own frame."""
     if parses(data):
-        got, expected = read_small_csv_bytes(data), read_csv(data)
-        pd.testing.assert_frame_equal(got, expected, check_exact=True)
-        assert got._mgr.nblocks == expected._mgr.nblocks  # laid out as read_csv lays it out: one block per column
+        pd.testing.assert_frame_equal(read_small_csv_bytes(data), read_csv(data), check_exact=True)
+
+
+def test_large_frames_are_laid_out_as_read_csv_lays_them_out():
+    """One block per column past a few thousand rows (merging them copies every column of a large body)."""
+    data = pd.DataFrame({"f": [i / 7 for i in range(5000)], "g": range(5000), "h": [i / 3 for i in range(5000)]})
+    data = data.to_csv(index=False).encode()
+    got = read_small_csv_bytes(data)
+    pd.testing.assert_frame_equal(got, read_csv(data), check_exact=True)
+    assert got._mgr.nblocks == read_csv(data)._mgr.nblocks == 3
 
 
 @pytest.mark.parametrize(
