@@ -53,6 +53,23 @@ def test_csv_blocks_equal_the_whole_body_even_when_types_settle_late(predictor):
     assert predictor.predict(blocks[0]).frame.shape == (len(blocks[0]), 1)
 
 
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        ("1,2,\xffZ\n", "Line 2003 is not valid UTF-8"),
+        ('1,2,"open\n', "EOF inside string starting at row 2002"),
+    ],
+    ids=["bad-utf8", "open-quote"],
+)
+def test_a_bad_row_in_a_later_block_is_named_by_its_line_in_the_body(predictor, bad, message):
+    """Errors name the body's line, not the block's (the blocks' lines are counted only for such errors)."""
+    from drumkit.errors import PayloadError
+
+    data = ("x,b,c\n" + "".join(f"{i},{i * 0.5},t\n" for i in range(2001)) + bad + "5,6,t\n" * 50).encode("latin-1")
+    with pytest.raises(PayloadError, match=message):
+        predictor.predict_payload(data, codecs.CSV, block_bytes=4096, split_bytes=4096)
+
+
 @pytest.mark.parametrize("fmt", [codecs.ARROW, codecs.PARQUET])
 def test_arrow_and_parquet_blocks_equal_the_whole_body(predictor, fmt):
     frame = pd.read_csv(io.BytesIO(late_changes_csv(5000)))

@@ -7,6 +7,7 @@ keeps duplicate header names (pandas: `a.1`) and calls empty ones '' (pandas: `U
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterator
 from typing import IO
@@ -169,6 +170,10 @@ def _widen(arrow_type):
     return pa.string()
 
 
+# (header line, block of whole rows, bytes read so far, how many lines came before the block)
+Block = tuple[bytes, "bytes | memoryview", int, Callable[[], int]]
+
+
 class _LateNulls(Exception):
     """An integer or boolean column met its first missing value after frames went out."""
 
@@ -209,39 +214,45 @@ def _first_row(block: bytes) -> tuple[bytes, bytes]:
     return block[: end + 1], block[end + 1 :]
 
 
-def _file_blocks(
-    open_source: Callable[[], IO[bytes]], block_size: int
-) -> Iterator[tuple[bytes, bytes | memoryview, int]]:
-    """(header line, block of whole rows, bytes read so far) of a CSV file; one empty block when it has no rows."""
+def _file_blocks(open_source: Callable[[], IO[bytes]], block_size: int) -> Iterator[Block]:
+    """(header line, block of whole rows, bytes read so far, lines before the block) of a CSV file; one
+    empty block when it has no rows."""
     with open_source() as source:
         header = None
+        lines = 0  # counted as the blocks go: they are not kept
         for block in split_rows(source, block_size):
             if header is None:
                 header, block = _first_row(block)
-            yield header, block, source.tell()
+            yield header, block, source.tell(), functools.partial(int, lines)
+            lines += block.count(b"\n")
 
 
-def _body_blocks(data: bytes, block_size: int) -> Iterator[tuple[bytes, memoryview, int]]:
-    """(header line, block of whole rows, bytes so far) of a CSV body in memory: blocks are views, never copies."""
+def _body_blocks(data: bytes, block_size: int) -> Iterator[Block]:
+    """(header line, block of whole rows, bytes so far, lines before the block) of a CSV body in memory:
+    blocks are views, never copies, and their lines are counted only if an error needs a line number."""
     view = memoryview(data)
     size = len(data)
     start = first_row_end(data, 0, size) + 1 or size
     header = bytes(view[:start])
+    first = start
     if start >= size:
-        yield header, view[start:], size
+        yield header, view[start:], size, int
         return
+    # Without a quote every line break ends a row: counting quotes would read the whole body once more.
+    quoted = b'"' in data
     while start < size:
         lo, end, quotes = start, min(start + block_size, size), 0
         while True:
             if end == size:
                 cut = size - 1
                 break
-            quotes += data.count(b'"', lo, end)
+            if quoted:
+                quotes += data.count(b'"', lo, end)
             cut = last_row_end(data, lo, end, quotes)
             if cut >= 0:
                 break
             lo, end = end, min(end + block_size, size)  # no whole row yet: take in more
-        yield header, view[start : cut + 1], cut + 1
+        yield header, view[start : cut + 1], cut + 1, functools.partial(data.count, b"\n", first, start)
         start = cut + 1
 
 
@@ -266,9 +277,7 @@ def stream_csv_bytes(data: bytes, block_size: int) -> Iterator[tuple[object, int
     return _stream(lambda: _body_blocks(data, block_size), parse_threads())
 
 
-def _stream(
-    blocks: Callable[[], Iterator[tuple[bytes, bytes | memoryview, int]]], use_threads: bool = True
-) -> Iterator[tuple[object, int]]:
+def _stream(blocks: Callable[[], Iterator[Block]], use_threads: bool = True) -> Iterator[tuple[object, int]]:
     import pyarrow as pa
     import pyarrow.types as pat
 
@@ -276,15 +285,13 @@ def _stream(
     has_nulls: set[str] = set()
     while True:
         emitted = False
-        lines_before = 0
         try:
             header, done = None, 0
-            for header, block, done in blocks():
+            for header, block, done, lines_before in blocks():
                 if not len(block):
                     continue
                 rows = b"".join((header, block))
                 table = _read_block(rows, types, use_threads, lines_before=lines_before)
-                lines_before += rows.count(b"\n") - header.count(b"\n")  # for errors naming the file's line
                 if not types:
                     types = {f.name: f.type for f in table.schema}
                 fresh = {
@@ -345,7 +352,12 @@ def _first_values_type(rows: bytes, types: dict, index: int, use_threads: bool):
     return None if pat.is_null(kind) else kind
 
 
-def _read_block(data: bytes, types: dict, use_threads: bool = True, lines_before: int = 0):
+def _read_block(
+    data: bytes,
+    types: dict,
+    use_threads: bool = True,
+    lines_before: Callable[[], int] = int,  # int() is 0
+):
     """One block of rows (with the header line) as an Arrow table; dates stay text, as read_csv leaves them.
 
     What pyarrow refuses or misreads (short or very long rows, an unterminated quote, text that is
@@ -367,12 +379,12 @@ def _read_block(data: bytes, types: dict, use_threads: bool = True, lines_before
     return table
 
 
-def _pandas_table(data: bytes, types: dict, lines_before: int):
+def _pandas_table(data: bytes, types: dict, lines_before: Callable[[], int]):
     """A block read by pandas, as an Arrow table named and typed like pyarrow's blocks."""
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
-    frame = read_with_pandas(data, lines_before)
+    frame = read_with_pandas(data, lines_before())  # the file's lines before this block, for its errors
     end = first_row_end(data, 0, len(data))
     names = pacsv.read_csv(
         pa.BufferReader(data[: end + 1] if end >= 0 else data), parse_options=_parse_options()
