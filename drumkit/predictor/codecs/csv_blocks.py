@@ -167,7 +167,16 @@ def _widen(arrow_type):
         return pa.int64()
     if pat.is_integer(arrow_type):
         return pa.float64()
-    return pa.string()
+    return pa.large_string()
+
+
+def _as_large(arrow_type):
+    """Text as large_string, the type pandas keeps text in: later blocks are parsed straight into it
+    (each block's string columns were cast, offsets and all, on their way to pandas)."""
+    import pyarrow as pa
+    import pyarrow.types as pat
+
+    return pa.large_string() if pat.is_string(arrow_type) else arrow_type
 
 
 # (header line, block of whole rows, bytes read so far, how many lines came before the block)
@@ -293,7 +302,7 @@ def _stream(blocks: Callable[[], Iterator[Block]], use_threads: bool = True) -> 
                 rows = b"".join((header, block))
                 table = _read_block(rows, types, use_threads, lines_before=lines_before)
                 if not types:
-                    types = {f.name: f.type for f in table.schema}
+                    types = {f.name: _as_large(f.type) for f in table.schema}
                 fresh = {
                     name
                     for name, column in zip(table.column_names, table.columns, strict=True)
