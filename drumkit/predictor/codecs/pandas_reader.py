@@ -47,7 +47,8 @@ def _read(data: bytes, **options):
     return _parse(data, **options)
 
 
-def _parse(data: bytes, **options):
+def _parse(data: bytes, merge_blocks: bool = True, **options):
+    """One read by read_csv's parser; `merge_blocks=False` keeps one block per column whatever the size."""
     import pandas as pd
 
     reader = pd.read_csv(io.BytesIO(data), iterator=True, **options)
@@ -75,7 +76,7 @@ def _parse(data: bytes, **options):
         pd.Index(names),
         pd.RangeIndex(length),
         verify_integrity=not _plain(values, length),
-        consolidate=length <= MERGED_BLOCK_ROWS,
+        consolidate=merge_blocks and length <= MERGED_BLOCK_ROWS,
     )
     return pd.DataFrame._from_mgr(manager, axes=manager.axes)  # type: ignore[attr-defined]
 
@@ -185,7 +186,8 @@ def _part_pool(threads: int):
 
 def _read_part(piece: bytes):
     try:
-        return _parse(piece, low_memory=False)  # typed whole: the join takes only bodies of one chunk
+        # Typed whole (the join takes only bodies of one chunk), laid out as the large frame it becomes.
+        return _parse(piece, merge_blocks=False, low_memory=False)
     except (ValueError, UnicodeDecodeError):  # the whole body's reader gives the error, with its line numbers
         return None
 
