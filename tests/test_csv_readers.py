@@ -195,6 +195,31 @@ def test_row_ranges_leave_other_bodies_to_the_whole_body_reader(data):
     assert read_csv_in_parts(data, 2) is None
 
 
+def _several_chunks(width: int, wide_first_rows: int = 0) -> bytes:
+    """Ints in column c0 for more rows than one of read_csv's chunks, then text: read_csv mixes them."""
+    header = ",".join(f"c{i}" for i in range(width)) + "\n"
+    wide = (",".join(["1"] * width) + "\n") * wide_first_rows
+    rest = ",1" * (width - 1) if not wide_first_rows else ""
+    rows = "".join(f"{i}{rest}\n" for i in range(one_chunk_rows(width) + 10))
+    return (header + wide + rows + f"x{rest}\n").encode()
+
+
+@pytest.mark.parametrize(
+    "data",
+    [_several_chunks(25), _several_chunks(1000, wide_first_rows=34)],
+    ids=["many-rows", "looks-like-one-chunk"],
+)
+def test_a_body_of_several_chunks_is_typed_as_read_csv_types_it(data):
+    """read_csv types each chunk of rows on its own: numbers in one chunk, text in a later one, is a column of both."""
+    assert len(data) > PANDAS_MAX_BYTES
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", pd.errors.DtypeWarning)
+        expected = read_csv(data)
+        got = codecs.decode(data, codecs.CSV)
+    assert {type(v) for v in expected["c0"]} == {int, str}
+    pd.testing.assert_frame_equal(got, expected, check_exact=True)
+
+
 @pytest.mark.parametrize("width", [1, 3, 25, 1000])
 def test_one_chunk_rows_is_where_pandas_starts_a_second_chunk(width):
     """read_csv types a column per chunk of rows: ints that fill the first chunk stay ints beside later text."""

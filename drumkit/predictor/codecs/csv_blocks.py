@@ -15,7 +15,13 @@ from typing import IO
 from drumkit.errors import PayloadError
 from drumkit.predictor.codecs import RESTART
 from drumkit.predictor.codecs.csv_guard import NOT_UTF8 as _NOT_UTF8
-from drumkit.predictor.codecs.csv_guard import first_row_end, last_row_end, pandas_decides, read_with_pandas
+from drumkit.predictor.codecs.csv_guard import (
+    first_row_end,
+    last_row_end,
+    not_utf8,
+    pandas_decides,
+    read_with_pandas,
+)
 
 # pandas' default NA strings (pandas._libs.parsers.STR_NA_VALUES), spelled out to stay import-free.
 PANDAS_NA_VALUES = [
@@ -153,7 +159,7 @@ def read_small_csv_bytes(data: bytes):
     try:
         frame = pandas_reader.read_csv(data)
     except UnicodeDecodeError:
-        raise PayloadError(_NOT_UTF8) from None
+        raise not_utf8(data) from None
     except ValueError as exc:  # ParserError, EmptyDataError: one line, never the payload itself
         raise PayloadError(f"Could not parse the CSV input: {_short(str(exc).splitlines()[0])}") from None
     return frame

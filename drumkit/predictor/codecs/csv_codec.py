@@ -14,6 +14,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TextIO
 
+from drumkit.errors import PayloadError
+
 # Below this size pandas' own reader beats pyarrow plus the dtype fixes (it has no per-call set-up
 # of a thread pool and type inference); above it pyarrow's parser is faster (benchmarks/server_bench.py).
 PANDAS_MAX_BYTES = 64 * 1024
@@ -23,7 +25,11 @@ def decode(data: bytes, _colnames=None):
     """A whole CSV body -> the DataFrame `pandas.read_csv` gives."""
     from drumkit.predictor.codecs.csv_blocks import parse_thread_count, read_csv_bytes, read_small_csv_bytes
     from drumkit.predictor.codecs.csv_tiny import read_tiny_csv
-    from drumkit.predictor.codecs.pandas_reader import read_csv_in_parts
+    from drumkit.predictor.codecs.pandas_reader import (
+        looks_like_one_chunk,
+        read_csv_in_parts,
+        within_one_chunk,
+    )
 
     frame = read_tiny_csv(data)
     if frame is not None:
@@ -31,10 +37,18 @@ def decode(data: bytes, _colnames=None):
     threads = parse_thread_count()
     # On one thread pyarrow's parser costs ~40% more CPU than pandas' (10k rows x 25 columns: 10.1 vs
     # 7.1 ms); on two, pandas' in row ranges beats it on time and CPU (~5 ms, and no conversion after).
-    if len(data) <= PANDAS_MAX_BYTES or threads < 2:
+    # A body of several of read_csv's typing chunks (2**20 fields each) is typed chunk by chunk, a column
+    # of numbers then text becoming a mix of both: only pandas' own reader gives that.
+    if len(data) <= PANDAS_MAX_BYTES or threads < 2 or not looks_like_one_chunk(data):
         return read_small_csv_bytes(data)
     frame = read_csv_in_parts(data, threads)
-    return read_csv_bytes(data) if frame is None else frame
+    if frame is not None:
+        return frame
+    try:
+        frame = read_csv_bytes(data)
+    except PayloadError:  # pandas' verdict stands: it reads some bodies pyarrow's typing cannot hold
+        return read_small_csv_bytes(data)
+    return frame if within_one_chunk(frame) else read_small_csv_bytes(data)
 
 
 def iter_body(data: bytes, block_bytes: int) -> Iterator:

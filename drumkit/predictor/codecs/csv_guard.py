@@ -64,10 +64,8 @@ def read_with_pandas(data: bytes, lines_before: int):
 
     try:
         return pandas_reader.read_csv(data)
-    except UnicodeDecodeError as exc:
-        raise PayloadError(
-            f"{NOT_UTF8} Line {_line_of(data, exc, lines_before)} is not valid UTF-8."
-        ) from None
+    except UnicodeDecodeError:
+        raise not_utf8(data, lines_before) from None
     except ValueError as exc:  # ParserError, EmptyDataError
         raise PayloadError(
             f"Could not parse the CSV input: {renumber(_first_line(exc), lines_before)}"
@@ -86,7 +84,12 @@ def _first_line(exc: Exception) -> str:
     return lines[0][:200] if lines else type(exc).__name__
 
 
-def _line_of(data: bytes, exc: UnicodeDecodeError, lines_before: int) -> int:
+def not_utf8(data: bytes, lines_before: int = 0) -> PayloadError:
+    """DRUM's error for text that is not UTF-8, naming the file's first line that is not."""
+    return PayloadError(f"{NOT_UTF8} Line {_line_of(data, lines_before)} is not valid UTF-8.")
+
+
+def _line_of(data: bytes, lines_before: int) -> int:
     """The 1-based file line holding the first byte that is not UTF-8."""
     try:
         data.decode("utf-8")

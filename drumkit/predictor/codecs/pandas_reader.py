@@ -40,7 +40,7 @@ def _read(data: bytes, **options):
     that looks like one is read again, chunk by chunk, if it was not)."""
     if _one_chunk(data):
         return _parse(data, low_memory=False, **options)
-    if _looks_like_one_chunk(data):
+    if looks_like_one_chunk(data):
         frame = _parse(data, low_memory=False, **options)
         if within_one_chunk(frame):
             return frame
@@ -118,7 +118,7 @@ def read_csv_in_parts(data: bytes, parts: int):
     header_end = data.find(b"\n") + 1
     if parts < 2 or b'"' in data or header_end == 0 or not data[:header_end].strip():
         return None
-    if b"," not in data[:header_end] or not _looks_like_one_chunk(data):
+    if b"," not in data[:header_end] or not looks_like_one_chunk(data):
         return None
     cuts = [header_end]
     for k in range(1, parts):
@@ -146,7 +146,7 @@ def _one_chunk(data: bytes) -> bool:
     return rows <= one_chunk_rows(data.count(b",") + 1)
 
 
-def _looks_like_one_chunk(data: bytes) -> bool:
+def looks_like_one_chunk(data: bytes) -> bool:
     """Whether a body's first rows make it look like fewer rows than one chunk of its header's width."""
     header_end = data.find(b"\n") + 1
     sample = data[header_end : header_end + SMALL_BODY_BYTES]
