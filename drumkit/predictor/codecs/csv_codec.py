@@ -16,8 +16,8 @@ from typing import TextIO
 
 from drumkit.errors import PayloadError
 
-# Below this size pandas' own reader beats pyarrow plus the dtype fixes (it has no per-call set-up
-# of a thread pool and type inference); above it pyarrow's parser is faster (benchmarks/server_bench.py).
+# Below this size a body is read whole on one thread: setting up threads (row ranges, or pyarrow's
+# pool and type inference) costs more than it saves (benchmarks/server_bench.py).
 PANDAS_MAX_BYTES = 64 * 1024
 
 
