@@ -6,6 +6,7 @@ import io
 import json
 import socket
 import time
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -68,6 +69,23 @@ def test_a_bad_row_in_a_later_block_is_named_by_its_line_in_the_body(predictor, 
     data = ("x,b,c\n" + "".join(f"{i},{i * 0.5},t\n" for i in range(2001)) + bad + "5,6,t\n" * 50).encode("latin-1")
     with pytest.raises(PayloadError, match=message):
         predictor.predict_payload(data, codecs.CSV, block_bytes=4096, split_bytes=4096)
+
+
+def test_a_block_pandas_reads_with_numbers_then_text_is_read_as_text_not_refused():
+    """Short rows send a block to pandas, which types it chunk by chunk (2**20 fields each, here 1024 rows of
+    1000 columns): a column of ints, then text in a later chunk, holds both, which no Arrow column can."""
+    header = ",".join(f"c{i}" for i in range(1000)) + "\n"
+    data = (header + (",".join(["1"] * 1000) + "\n") * 34 + "".join(f"{i}\n" for i in range(1034)) + "x\n").encode()
+    frames = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", pd.errors.DtypeWarning)  # pandas' note on the mixed column
+        for frame in codecs.iter_body(data, codecs.CSV, 1 << 20):
+            frames = [] if frame is codecs.RESTART else [*frames, frame]
+        expected = pd.read_csv(io.BytesIO(data))
+    got = pd.concat(frames, ignore_index=True)
+    assert {type(v) for v in expected["c0"]} == {int, str}  # read_csv's mix
+    assert got["c0"].tolist() == [str(v) for v in expected["c0"]]  # the file's text, as the blocks type it
+    pd.testing.assert_frame_equal(got.drop(columns="c0"), expected.drop(columns="c0"), check_exact=True)
 
 
 @pytest.mark.parametrize("fmt", [codecs.ARROW, codecs.PARQUET])

@@ -399,7 +399,7 @@ def _pandas_table(data: bytes, types: dict, lines_before: Callable[[], int]):
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
-    frame = read_with_pandas(data, lines_before())  # the file's lines before this block, for its errors
+    frame = _text_where_mixed(read_with_pandas(data, lines_before()), data)  # lines: for its errors
     end = first_row_end(data, 0, len(data))
     names = pacsv.read_csv(
         pa.BufferReader(data[: end + 1] if end >= 0 else data), parse_options=_parse_options()
@@ -416,6 +416,32 @@ def _pandas_table(data: bytes, types: dict, lines_before: Callable[[], int]):
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             raise pa.ArrowInvalid(f"In CSV column #{i}: values of another type") from None
     return table
+
+
+def _text_where_mixed(frame, data: bytes):
+    """A block pandas read, with each column that mixes text and other values read again as its text.
+
+    pandas types a long block chunk by chunk (2**20 fields each): a column of numbers in one chunk and
+    text in a later one holds both, which no Arrow column can (the block was a 422). As text it is what
+    pyarrow makes of such a column over the whole file.
+    """
+    import io
+
+    import numpy as np
+    import pandas as pd
+
+    dtypes = list(frame.dtypes)
+    mixed = [
+        i
+        for i, dtype in enumerate(dtypes)
+        if dtype == np.dtype(object) and len({type(v) for v in frame.iloc[:, i].dropna()}) > 1
+    ]
+    if not mixed:
+        return frame
+    as_text = pd.read_csv(io.BytesIO(data), dtype=object, skip_blank_lines=frame.shape[1] > 1)
+    for i in mixed:
+        frame.isetitem(i, as_text.iloc[:, i])
+    return frame
 
 
 def _read_block_arrow(data: bytes, types: dict, use_threads: bool = True):
