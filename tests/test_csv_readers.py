@@ -1,8 +1,9 @@
 """Every reader a CSV body can take gives the columns, dtypes and values `pandas.read_csv` gives (property tests).
 
-A body goes to `csv_tiny` (a few plain rows), to `pandas.read_csv`'s own parser (up to 64 KiB), to pyarrow's
-parser with read_csv's dtype rules (larger bodies), or through row blocks (bodies over the block size,
-predicted block by block). Generated tables hit each of them directly, whatever their size.
+A body goes to `csv_tiny` (a few plain rows), to `pandas.read_csv`'s own parser (up to 64 KiB, and bodies
+of several of read_csv's typing chunks), to that parser in row ranges on threads or to pyarrow's parser
+with read_csv's dtype rules (larger bodies), or through row blocks (bodies over the block size, predicted
+block by block). Generated tables hit each of them directly, whatever their size.
 """
 
 import io
