@@ -143,6 +143,24 @@ def test_large_csv_is_read_in_row_ranges_on_two_threads(monkeypatch):
     assert len(threads) == 2
 
 
+@pytest.mark.parametrize("rows, parts", [(20_000, 2), (60_000, 5), (120_000, 8)])  # 0.4, 1.3, 2.7 MB
+def test_many_cores_get_a_row_range_per_256_kib_not_one_each(monkeypatch, rows, parts):
+    import pyarrow as pa
+
+    from drumkit.predictor.codecs import pandas_reader
+
+    data = pd.DataFrame({"f": np.arange(rows) / 7, "i": np.arange(rows)}).to_csv(index=False).encode()
+    asked = []
+    monkeypatch.setattr(pandas_reader, "read_csv_in_parts", lambda body, n: asked.append(n))
+    before = pa.cpu_count()
+    pa.set_cpu_count(8)
+    try:
+        pd.testing.assert_frame_equal(payload.decode(data, payload.CSV), pd.read_csv(io.BytesIO(data)))
+    finally:
+        pa.set_cpu_count(before)
+    assert asked == [parts]
+
+
 def test_large_quoted_csv_goes_through_pyarrow_with_the_same_result(monkeypatch):
     from drumkit.predictor.codecs import csv_blocks
 
