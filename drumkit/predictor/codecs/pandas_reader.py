@@ -20,6 +20,8 @@ import os
 import re
 from typing import Any
 
+from drumkit.predictor.codecs.frames import frame_of
+
 MERGED_BLOCK_ROWS = 4096  # up to this many rows, same-typed columns share a block (see _parse)
 SMALL_BODY_BYTES = 64 * 1024  # bodies whose commas and line breaks are worth counting (~10 us)
 _NEGATIVE_ZERO = re.compile(rb"-0+(?![0-9.])")
@@ -62,8 +64,7 @@ def _parse(data: bytes, merge_blocks: bool = True, **options):
     except (TypeError, ValueError):
         return pd.read_csv(io.BytesIO(data), **options)
     names = list(columns)
-    build = _block_builder()
-    if index is not None or not arrays or list(arrays) != names or build is None:
+    if index is not None or not arrays or list(arrays) != names:
         return pd.DataFrame(arrays, columns=columns, index=index, copy=False)
     values = list(arrays.values())
     length = len(values[0])
@@ -71,37 +72,10 @@ def _parse(data: bytes, merge_blocks: bool = True, **options):
     # merging the 18 float columns of a 10k-row body costs a copy, and models that select columns then
     # copy them again. Small ones share a block per dtype: cheaper to build and to select from (100 rows
     # read and scored by the light model: 0.91 instead of 1.01 ms; even at 3000 rows).
-    manager = build(
-        values,
-        pd.Index(names),
-        pd.RangeIndex(length),
-        verify_integrity=not _plain(values, length),
-        consolidate=merge_blocks and length <= MERGED_BLOCK_ROWS,
-    )
-    return pd.DataFrame._from_mgr(manager, axes=manager.axes)  # type: ignore[attr-defined]
-
-
-def _block_builder():
-    """pandas' constructor of a frame's blocks from column arrays (private), or None when this pandas moved it."""
-    import pandas as pd
-
-    try:
-        from pandas.core.internals.construction import arrays_to_mgr  # type: ignore[import-not-found]
-    except ImportError:
-        return None
-    return arrays_to_mgr if hasattr(pd.DataFrame, "_from_mgr") else None
-
-
-def _plain(values: list, length: int) -> bool:
-    """Whether the parser's columns are what a frame holds as they are (checking them again is ~20% of a small read)."""
-    import numpy as np
-    from pandas.api.extensions import ExtensionArray
-
-    return all(
-        len(array) == length
-        and (isinstance(array, ExtensionArray) or (isinstance(array, np.ndarray) and array.ndim == 1))
-        for array in values
-    )
+    frame = frame_of(names, values, length, consolidate=merge_blocks and length <= MERGED_BLOCK_ROWS)
+    if frame is None:
+        return pd.DataFrame(arrays, columns=columns, index=index, copy=False)
+    return frame
 
 
 def read_csv_in_parts(data: bytes, parts: int):
