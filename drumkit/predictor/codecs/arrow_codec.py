@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from drumkit.errors import PayloadError
+from drumkit.predictor.codecs.arrow_frame import to_frame
 
 NEITHER = "it is neither an Arrow IPC stream nor an Arrow file"
 
@@ -26,24 +27,6 @@ def _open(source, what: str):
         return reader.schema, iter(reader)
     except (pa.ArrowException, OSError):
         raise PayloadError(f"Could not read {what}: {NEITHER}") from None
-
-
-def to_frame(table):
-    """An Arrow table as pandas gives it (same-typed columns merged: models slice such frames faster).
-
-    On one thread: for request-sized tables the thread pool's hand-offs cost more CPU than they save
-    (10k rows x 25 columns: 0.8 ms instead of 1.3 ms), and workers already use every core. pandas
-    rebuilds its index and dtypes from the schema's `pandas` metadata, which a client writes: metadata
-    that is not what pandas wrote is a payload error (422), not a server failure.
-    """
-    import pyarrow as pa
-
-    try:
-        return table.to_pandas(use_threads=False)
-    except pa.ArrowException:
-        raise
-    except Exception:
-        raise PayloadError("Could not read the input: its 'pandas' schema metadata is malformed") from None
 
 
 def decode(data: bytes, _colnames=None):
