@@ -17,6 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from drumkit.errors import PayloadError
 from drumkit.predictor import codecs
 from drumkit.predictor.codecs.arrow_frame import _plain_frame, to_frame
 from tests.tiers import examples
@@ -143,3 +144,21 @@ def test_plain_parquet_bodies_read_as_read_table_reads_them(table, row_group_siz
     pq.write_table(table, sink, row_group_size=row_group_size)
     data = sink.getvalue().to_pybytes()
     same_as_pyarrow(codecs.decode(data, codecs.PARQUET), pq.read_table(pa.BufferReader(data)).to_pandas())
+
+
+class FailingTable:
+    """A table whose to_pandas fails as pyarrow's would on bad metadata, or for want of memory."""
+
+    def __init__(self, metadata, error):
+        self.schema = pa.schema([], metadata=metadata)
+        self.column_names, self.num_rows, self.error = [], 0, error
+
+    def to_pandas(self, **options):
+        raise self.error
+
+
+def test_only_a_failure_with_pandas_metadata_is_called_a_metadata_error():
+    with pytest.raises(PayloadError, match="'pandas' schema metadata is malformed"):
+        to_frame(FailingTable({b"pandas": b"{}"}, KeyError("columns")))
+    with pytest.raises(MemoryError):
+        to_frame(FailingTable(None, MemoryError()))

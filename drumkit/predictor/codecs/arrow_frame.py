@@ -33,19 +33,20 @@ def to_frame(table):
     except pa.ArrowException:
         raise
     except Exception:
+        if not _pandas_metadata(table):
+            raise
         raise PayloadError("Could not read the input: its 'pandas' schema metadata is malformed") from None
+
+
+def _pandas_metadata(table) -> bool:
+    metadata = table.schema.metadata
+    return bool(metadata) and b"pandas" in metadata
 
 
 def _plain_frame(table) -> Any | None:
     """`to_pandas`'s frame of a table of numbers, booleans and text without pandas metadata; None for any other table."""
-    metadata = table.schema.metadata
     names = table.column_names
-    if (
-        (metadata and b"pandas" in metadata)
-        or not names
-        or not table.num_rows
-        or len(set(names)) < len(names)
-    ):
+    if _pandas_metadata(table) or not names or not table.num_rows or len(set(names)) < len(names):
         return None
     values = []
     for column in table.columns:

@@ -14,6 +14,7 @@ from typing import IO
 
 from drumkit.errors import PayloadError
 from drumkit.predictor.codecs import RESTART
+from drumkit.predictor.codecs.arrow_frame import to_frame
 from drumkit.predictor.codecs.csv_guard import NOT_UTF8 as _NOT_UTF8
 from drumkit.predictor.codecs.csv_guard import (
     first_row_end,
@@ -107,7 +108,7 @@ def to_pandas_frame(table, has_nulls: set[str] | None = None):
         if pat.is_binary(arrow_field.type) or pat.is_large_binary(arrow_field.type):
             # pyarrow keeps undecodable text as bytes; pandas.read_csv (so DRUM) refuses it.
             raise PayloadError(f"{_NOT_UTF8} Column '{arrow_field.name}' is not valid UTF-8.")
-    frame = table.to_pandas()
+    frame = to_frame(table)
     n_rows = len(frame)
     for i, arrow_field in enumerate(table.schema):
         name = arrow_field.name
