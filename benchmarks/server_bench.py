@@ -411,22 +411,21 @@ class Bench:
         return figures
 
     def measure(self, server: Server, payload: str, conns: int, accept: str | None, kind: str, code_dir: Path,
-                rival: Server | None = None) -> dict:
-        """Best of --repeat rounds of: this server, the rival server (DRUM) if any, the floor, one after the other."""
+                others: dict[str, tuple[Server, int]] | None = None) -> dict:
+        """Best of --repeat rounds of: this server, each of `others` (name: (server, concurrency)), the floor, one
+        after the other, so that every ratio between them compares figures of the same rounds."""
+        others = others or {}
         best: dict = {}
         for _ in range(max(self.args.repeat, 1)):
             rounds = {"server": self.load_with_cpu(server, payload, conns, accept)}
-            if rival is not None:
-                rounds["rival"] = self.load_with_cpu(rival, payload, conns, accept)
+            for name, (other, other_conns) in others.items():
+                rounds[name] = self.load_with_cpu(other, payload, other_conns, accept)
             base = floor(kind, code_dir, self.payloads, [payload], self.args.duration)
             rounds["floor"] = {**base[payload], "peak_rss_mib": base["peak_rss_mib"]}
             for key, figures in rounds.items():
                 if key not in best or figures["rps"] > best[key]["rps"]:
                     best[key] = figures
-        out = {**best["server"], "floor": best["floor"]}
-        if rival is not None:
-            out["rival"] = best["rival"]
-        return out
+        return {**best.pop("server"), **best}
 
     def light(self, code_dir: Path, drum: Server | None) -> dict:
         report: dict = {"cases": {}}
@@ -435,22 +434,24 @@ class Bench:
             report["ready_seconds"] = one.ready_seconds
             report["checks"] = check_answers(one.port, self.payloads, code_dir, "light")
             for name, payload, conns, accept in LIGHT_CASES:
-                rival = drum if name in DRUM_CASES else None
+                rival = {"rival": (drum, conns)} if drum is not None and name in DRUM_CASES else None
                 report["cases"][name] = self.measure(one, payload, conns, accept, "light", code_dir, rival)
             report["cases"]["10k-row CSV, c=4"] = self.measure(one, "tenk_csv", 4, None, "light", code_dir)
+            fresh = Server.drumkit(code_dir, 1, self.root)  # its own process, so its peak RSS is this case's
+            try:
+                report["cases"]["100k-row CSV"] = case = self.measure(fresh, "hundredk_csv", 1, None, "light", code_dir)
+                case["peak_rss_mib"] = fresh.peak_rss_mib()
+            finally:
+                report["exit_fresh"] = fresh.stop()
+            two = Server.drumkit(code_dir, 2, self.root)
+            try:
+                # One worker at c=1 in the same rounds: the machine's speed moves by +-15% from minute to minute.
+                report["cases"]["10k-row CSV, 2 workers, c=4"] = self.measure(
+                    two, "tenk_csv", 4, None, "light", code_dir, {"one_worker": (one, 1)})
+            finally:
+                report["exit_2w"] = two.stop()
         finally:
             report["exit_1w"] = one.stop()
-        fresh = Server.drumkit(code_dir, 1, self.root)  # its own process, so its peak RSS is this case's
-        try:
-            report["cases"]["100k-row CSV"] = case = self.measure(fresh, "hundredk_csv", 1, None, "light", code_dir)
-            case["peak_rss_mib"] = fresh.peak_rss_mib()
-        finally:
-            report["exit_fresh"] = fresh.stop()
-        two = Server.drumkit(code_dir, 2, self.root)
-        try:
-            report["cases"]["10k-row CSV, 2 workers, c=4"] = self.measure(two, "tenk_csv", 4, None, "light", code_dir)
-        finally:
-            report["exit_2w"] = two.stop()
         return report
 
     def sklearn(self, code_dir: Path) -> dict:
@@ -497,8 +498,8 @@ def targets(report: dict) -> list[tuple[str, float | None, str, bool | None]]:
         ("100k-row CSV vs floor", vs_floor("100k-row CSV"), 1.3),
         ("100k-row CSV: floor peak RSS / worker peak RSS",
          light["100k-row CSV"]["floor"]["peak_rss_mib"] / light["100k-row CSV"]["peak_rss_mib"], 1.0),
-        ("10k CSV: 2 workers c=4 vs 1 worker c=1",
-         light["10k-row CSV, 2 workers, c=4"]["rps"] / light["10k-row CSV"]["rps"], 1.7),
+        ("10k CSV: 2 workers c=4 vs 1 worker c=1 (same rounds)",
+         light["10k-row CSV, 2 workers, c=4"]["rps"] / light["10k-row CSV, 2 workers, c=4"]["one_worker"]["rps"], 1.7),
         ("Arrow in + Accept Arrow, 10k vs the JSON floor (10k CSV)",
          light["10k-row Arrow in, Arrow out"]["rps"] / light["10k-row CSV"]["floor"]["rps"], 3.0),
     ]
@@ -540,6 +541,8 @@ def render(report: dict) -> str:
             lines.append(row(f"{kind}, {name}", fig, fig["floor"]))
             if "rival" in fig:
                 lines.append(row(f"  DRUM {DRUM_VERSION}, {name}", fig["rival"], fig["floor"]))
+            if "one_worker" in fig:
+                lines.append(row("  1 worker, c=1 (same rounds)", fig["one_worker"], fig["floor"]))
     light = report["light"]
     big = light["cases"]["100k-row CSV"]
     lines.append(f"100k-row CSV peak RSS (VmHWM): worker {big['peak_rss_mib']:.0f} MiB, floor {big['floor']['peak_rss_mib']:.0f} MiB")
