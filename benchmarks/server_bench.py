@@ -413,13 +413,14 @@ class Bench:
     def measure(self, server: Server, payload: str, conns: int, accept: str | None, kind: str, code_dir: Path,
                 others: dict[str, tuple[Server, int]] | None = None) -> dict:
         """Best of --repeat rounds of: this server, each of `others` (name: (server, concurrency)), the floor, one
-        after the other, so that every ratio between them compares figures of the same rounds."""
-        others = others or {}
+        after the other, so that every ratio between them compares figures of the same rounds. The servers take
+        turns going first (the second one of a round ran right after the first one's load)."""
+        servers = [("server", server, conns), *((name, *other) for name, other in (others or {}).items())]
         best: dict = {}
-        for _ in range(max(self.args.repeat, 1)):
-            rounds = {"server": self.load_with_cpu(server, payload, conns, accept)}
-            for name, (other, other_conns) in others.items():
-                rounds[name] = self.load_with_cpu(other, payload, other_conns, accept)
+        for turn in range(max(self.args.repeat, 1)):
+            rounds = {}
+            for name, target, target_conns in servers[turn % len(servers):] + servers[:turn % len(servers)]:
+                rounds[name] = self.load_with_cpu(target, payload, target_conns, accept)
             base = floor(kind, code_dir, self.payloads, [payload], self.args.duration)
             rounds["floor"] = {**base[payload], "peak_rss_mib": base["peak_rss_mib"]}
             for key, figures in rounds.items():
