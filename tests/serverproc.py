@@ -16,6 +16,12 @@ START_TIMEOUT = 60.0
 STOP_TIMEOUT = 30.0
 
 
+def interruptible() -> None:
+    """`preexec_fn` of a child the test Ctrl-Cs: SIGINT reaches it as at a terminal, even when the suite runs as a
+    background job (a shell starts those with SIGINT ignored, and Python then leaves it ignored)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def free_port() -> int:
     """A TCP port nothing listens on right now."""
     with socket.socket() as sock:

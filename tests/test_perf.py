@@ -21,6 +21,7 @@ from drumkit.perf.report import percentile
 from drumkit.perf.server_process import ServerProcess, server_arguments
 from drumkit.predictor.settings import ModelSettings
 from tests.modelzoo import write
+from tests.serverproc import interruptible
 
 
 def perf(*args: str, command: str = "perf", timeout: float = 240, cwd: Path | None = None) -> subprocess.CompletedProcess:
@@ -194,7 +195,7 @@ def test_ctrl_c_stops_the_child_and_nothing_else(regression_model):
     decoy = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
     proc = subprocess.Popen([sys.executable, "-m", "drumkit", "perf", "--code-dir", str(regression_model.path),
                              "--input", str(regression_model.csv), "-s", "5", "-i", "1000000"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=interruptible)
     try:
         server_pid = None
         deadline = time.monotonic() + 120

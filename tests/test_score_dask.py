@@ -17,7 +17,7 @@ from drumkit.predictor.settings import ModelSettings
 from drumkit.score.dataset_job import DatasetJob, run_dataset
 from drumkit.score.engines.dask import CONNECT_TIMEOUT, DaskEngine
 from tests import datasets, hookmodels
-from tests.serverproc import free_port
+from tests.serverproc import free_port, interruptible
 from tests.test_score_cli import assert_one_line_failure, run
 
 POLL_TIMEOUT = 60.0
@@ -118,7 +118,8 @@ def start_gated_job(cluster, code, gate, data, out, blocksize="64KiB") -> tuple[
     with open(log, "wb") as err:
         child = subprocess.Popen([sys.executable, "-m", "drumkit", "score", "--engine", "dask", "--scheduler", cluster[0],
                                   "--code-dir", str(code), "--input", str(data["csv"]), "--output", f"{out}/",
-                                  "--blocksize", blocksize], stdout=subprocess.DEVNULL, stderr=err)
+                                  "--blocksize", blocksize], stdout=subprocess.DEVNULL, stderr=err,
+                                 preexec_fn=interruptible)
     wait_for(lambda: any(gate.glob("started-*")), "a partition to start")
     return child, log
 
