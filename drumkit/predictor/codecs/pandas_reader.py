@@ -63,19 +63,18 @@ def _parse(data: bytes, merge_blocks: bool = True, **options):
         index, columns, arrays = parsed
     except (TypeError, ValueError):
         return pd.read_csv(io.BytesIO(data), **options)
-    names = list(columns)
-    if index is not None or not arrays or list(arrays) != names:
-        return pd.DataFrame(arrays, columns=columns, index=index, copy=False)
-    values = list(arrays.values())
-    length = len(values[0])
-    # Large frames get one block per column, as read_csv's DataFrame(dict, copy=False) lays them out:
-    # merging the 18 float columns of a 10k-row body costs a copy, and models that select columns then
-    # copy them again. Small ones share a block per dtype: cheaper to build and to select from (100 rows
-    # read and scored by the light model: 0.91 instead of 1.01 ms; even at 3000 rows).
-    frame = frame_of(names, values, length, consolidate=merge_blocks and length <= MERGED_BLOCK_ROWS)
-    if frame is None:
-        return pd.DataFrame(arrays, columns=columns, index=index, copy=False)
-    return frame
+    frame = None
+    if index is None and arrays and list(arrays) == list(columns):
+        values = list(arrays.values())
+        length = len(values[0])
+        # Large frames get one block per column, as read_csv's DataFrame(dict, copy=False) lays them out:
+        # merging the 18 float columns of a 10k-row body costs a copy, and models that select columns then
+        # copy them again. Small ones share a block per dtype: cheaper to build and to select from (100 rows
+        # read and scored by the light model: 0.91 instead of 1.01 ms; even at 3000 rows).
+        frame = frame_of(
+            list(columns), values, length, consolidate=merge_blocks and length <= MERGED_BLOCK_ROWS
+        )
+    return frame if frame is not None else pd.DataFrame(arrays, columns=columns, index=index, copy=False)
 
 
 def read_csv_in_parts(data: bytes, parts: int):
