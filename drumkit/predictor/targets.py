@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from enum import Enum
-from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from drumkit.errors import PredictionError, RowCountError
+from drumkit.predictor.codecs.frames import column_index
 
 if TYPE_CHECKING:
     import numpy as np
@@ -210,17 +210,7 @@ def _frame(values: np.ndarray, columns: Sequence[Any]) -> pd.DataFrame:
     """A DataFrame over a 2-D array without copying; the explicit index and columns make it ~10x cheaper."""
     import pandas as pd
 
-    return pd.DataFrame(
-        values, index=pd.RangeIndex(len(values)), columns=_column_index(tuple(columns)), copy=False
-    )
-
-
-@lru_cache(maxsize=64)
-def _column_index(columns: tuple) -> pd.Index:
-    # The same few label sets come back on every request; an Index is immutable, so it can be shared.
-    import pandas as pd
-
-    return pd.Index(list(columns))
+    return pd.DataFrame(values, index=pd.RangeIndex(len(values)), columns=column_index(columns), copy=False)
 
 
 def _as_numbers(values: np.ndarray, target_type: TargetType) -> np.ndarray:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 
 from drumkit.predictor.codecs.csv_blocks import PANDAS_NA_VALUES
+from drumkit.predictor.codecs.frames import column_index
 from drumkit.predictor.codecs.pandas_reader import text_dtype
 
 MAX_BYTES = 16 * 1024
@@ -61,7 +62,7 @@ def _frame(columns: list, header: list[str], n_rows: int):
     try:
         # The constructor read_csv itself uses: ~5x cheaper than a dict of columns.
         from_arrays = pd.DataFrame._from_arrays  # type: ignore[attr-defined]  # private, guarded below
-        return from_arrays(columns, columns=pd.Index(header), index=index, verify_integrity=False)
+        return from_arrays(columns, columns=column_index(header), index=index, verify_integrity=False)
     except (AttributeError, TypeError):
         return pd.DataFrame(dict(zip(header, columns, strict=True)), index=index, copy=False)
 
