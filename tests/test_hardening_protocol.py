@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import io
+import json
 import socket
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from drumkit.predictor import codecs
 from tests import faultmodels, hookmodels, serverproc
 
 BOUND = 30.0
@@ -54,6 +56,25 @@ def test_chunked_alone_and_content_length_alone_still_work(server):
            b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
     answer = exchange(server.port, raw)
     assert answer.count(b"HTTP/1.1 200 OK") == 2 and answer.count(b'"predictions":[2.0]') == 2
+
+
+@pytest.mark.parametrize("rows", [10_000, 400_000], ids=["read-whole", "read-in-blocks"])
+def test_a_body_received_into_its_own_buffer_stops_at_its_length_and_the_next_request_follows(server, rows):
+    # The first piece is parsed as headers plus a little body; the rest is read straight into the body's
+    # buffer, never past its end, though the next request is already behind it on the socket.
+    body = b"x,pad\n" + b"".join(b"%d,padding-to-22-bytes\n" % (i % 1000) for i in range(rows))
+    assert len(body) > (64 * 1024 if rows < 100_000 else codecs.BODY_SPLIT_BYTES)
+    first = serverproc.post_request("/predict/", body)
+    split = first.index(b"\r\n\r\n") + 1000
+    with socket.create_connection(("127.0.0.1", server.port), timeout=BOUND) as sock:
+        sock.sendall(first[:split])
+        sock.sendall(first[split:] + serverproc.post_request("/predict/", b"x\n7\n", close=True))
+        answers = serverproc.read_until_closed(sock)
+    head, _, rest = answers.partition(b"\r\n\r\n")
+    length = int(next(line for line in head.split(b"\r\n") if line.lower().startswith(b"content-length:")).split(b":")[1])
+    assert head.startswith(b"HTTP/1.1 200 ")
+    assert json.loads(rest[:length])["predictions"] == [2.0 * (i % 1000) for i in range(rows)]
+    assert rest[length:].startswith(b"HTTP/1.1 200 ") and rest.endswith(b'{"predictions":[14.0]}')
 
 
 def arrow_with_metadata(meta: bytes) -> bytes:

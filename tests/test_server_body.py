@@ -44,10 +44,54 @@ def received(size: int, pieces: int = 7) -> tuple[bytes, BodyChunks]:
 
 
 def test_a_small_body_is_joined_once_into_bytes_the_file_shares():
-    body, chunks = received(100_000)
+    body, chunks = received(body_module.IN_PLACE_BYTES - 1)
+    assert chunks.room(100) is None and chunks.exact is None
     stream = chunks.getfile()
     assert isinstance(stream, io.BytesIO) and len(chunks) == len(body)
     assert stream.getvalue() == body
+
+
+def take_in_place(chunks: BodyChunks, data: bytes) -> None:
+    """What the channel does with `room`: the socket writes into the view, which then goes to `append`."""
+    room = chunks.room(len(data))
+    room[:] = data
+    chunks.append(room)
+
+
+def test_a_medium_body_is_received_into_the_bytes_the_file_shares_no_join():
+    body = bytes(i % 251 for i in range(300_000))
+    chunks = BodyChunks(len(body))
+    assert chunks.exact is None  # nothing is made for a length only declared
+    chunks.append(body[:1000])  # the read that ended the headers brings the first bytes
+    take_in_place(chunks, body[1000:150_000])
+    take_in_place(chunks, body[150_000:])
+    assert chunks.room(10) is None and len(chunks) == len(body)  # full: no room past the declared length
+    stream = chunks.getfile()
+    assert stream.getvalue() is chunks.exact and type(chunks.exact) is bytes
+    assert stream.getvalue() == body and chunks.chunks == []
+
+
+def test_a_large_body_is_received_into_the_large_buffer():
+    body = bytes(i % 251 for i in range(codecs.BODY_SPLIT_BYTES + 4321))
+    chunks = BodyChunks(len(body))
+    take_in_place(chunks, body[:5_000_000])
+    chunks.append(body[5_000_000:5_000_100])
+    take_in_place(chunks, body[5_000_100:])
+    stream = chunks.getfile()
+    assert isinstance(stream, SharedBody) and stream.shared is chunks.whole and stream.shared == body
+    chunks.close()
+    assert body_module._LARGE_BODY.take(10) is not None  # handed back, and resizable: no view left on it
+
+
+@pytest.mark.parametrize("size", [0, 1, 2, 70_000])
+def test_unfilled_bytes_are_new_bytes_written_through_the_view(size):
+    made = body_module.unfilled_bytes(size)
+    if size < 2:
+        assert made is None  # the empty and one-byte bytes may be shared objects
+        return
+    data, view = made
+    view[:] = bytes(range(256)) * (size // 256) + bytes(range(size % 256))
+    assert type(data) is bytes and data == bytes(view) and len(data) == size
 
 
 def test_a_body_read_in_blocks_is_received_into_one_buffer_that_reads_as_a_file():

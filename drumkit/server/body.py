@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import threading
 
 from drumkit.predictor.codecs import BODY_SPLIT_BYTES
+
+# From this size a body read whole is received into the bytes object hooks get, not joined from chunks:
+# 2.2 MB arrived in ~0.2 ms less CPU. Smaller ones come in one or two reads, and joining one is free.
+IN_PLACE_BYTES = 64 * 1024
 
 
 class BodyChunks:
@@ -17,11 +22,16 @@ class BodyChunks:
     Larger ones, which it reads in row blocks, are copied as they arrive into the worker's one
     large-body buffer (a join holds the chunks and their copy at once, ~11 MiB of a 19 MB request's
     peak); while another body holds that buffer, they are kept as received and joined at the end.
+    Bodies from IN_PLACE_BYTES up are received straight into their final buffer when the channel asks
+    for `room`: the `bytes` object itself for a body read whole, the large buffer for one read in blocks.
     """
 
     def __init__(self, size: int):
+        self.declared = size
         self.large = size > BODY_SPLIT_BYTES
         self.whole = _LARGE_BODY.take(size) if self.large else None
+        self.exact: bytes | None = None  # a body from IN_PLACE_BYTES up, received into the bytes hooks get
+        self._window: memoryview | None = memoryview(self.whole) if self.whole is not None else None
         self.chunks: list[bytes] = []
         self.size = 0
         self.file: io.BytesIO | SharedBody | None = None
@@ -29,10 +39,27 @@ class BodyChunks:
     def __len__(self) -> int:
         return self.size
 
-    def append(self, data: bytes) -> None:
-        """Keep one received chunk."""
-        if self.whole is not None:
-            self.whole[self.size : self.size + len(data)] = data
+    def room(self, limit: int) -> memoryview | None:
+        """A writable view of the body's next `limit` bytes in its own buffer, for a socket to receive
+        into; None when the body is kept as received chunks. The view goes back through `append`."""
+        if self._window is None and self.size == 0 and IN_PLACE_BYTES <= self.declared <= BODY_SPLIT_BYTES:
+            # Made when the first bytes come, not when a client merely declares a length.
+            made = unfilled_bytes(self.declared)
+            if made is not None:
+                self.exact, self._window = made
+        if self._window is None or self.size >= len(self._window):
+            return None
+        return self._window[self.size : self.size + limit]
+
+    def append(self, data: bytes | memoryview) -> None:
+        """Keep one received chunk (a view from `room` is in place already)."""
+        if isinstance(data, memoryview) and self._window is not None and data.obj is self._window.obj:
+            self.size += len(data)
+            return
+        if self._window is None and IN_PLACE_BYTES <= self.declared <= BODY_SPLIT_BYTES:
+            self.room(0)
+        if self._window is not None:
+            self._window[self.size : self.size + len(data)] = data
         else:
             self.chunks.append(bytes(data))
         self.size += len(data)
@@ -40,10 +67,13 @@ class BodyChunks:
     def getfile(self) -> io.BytesIO | SharedBody:
         """The whole body as a file at position 0 (sharing the joined bytes, or the one buffer)."""
         if self.file is None:
+            self._release_window()  # nothing writes into the body once it is handed on
             if self.large and self.whole is None:
                 self.whole = bytearray().join(self.chunks)
             if self.whole is not None:
                 self.file = SharedBody(self.whole)
+            elif self.exact is not None:
+                self.file = io.BytesIO(self.exact)  # shares the bytes: getvalue() gives them back
             else:
                 self.file = io.BytesIO(b"".join(self.chunks))
             self.chunks = []
@@ -52,11 +82,18 @@ class BodyChunks:
 
     def close(self) -> None:
         """Drop the body (and hand the worker's large-body buffer back)."""
+        self._release_window()
         if self.whole is not None:
             _LARGE_BODY.give_back(self.whole)
         self.chunks = []
         self.whole = None
+        self.exact = None
         self.file = None
+
+    def _release_window(self) -> None:
+        if self._window is not None:
+            self._window.release()  # the large buffer can be resized for the next body again
+            self._window = None
 
 
 class LargeBodyBuffer:
@@ -99,6 +136,38 @@ class LargeBodyBuffer:
 
 
 _LARGE_BODY = LargeBodyBuffer()
+
+
+def unfilled_bytes(size: int) -> tuple[bytes, memoryview] | None:
+    """A new `bytes` object of `size` bytes not yet written, and a writable view of them; None off CPython.
+
+    This is the C API's own way to build bytes: `PyBytes_FromStringAndSize(NULL, size)`, then write the
+    contents before anything else sees the object (its documentation allows exactly that). A body is
+    received into it, so the `bytes` hooks get needs no join of chunks: one copy less of every body.
+    """
+    api = _bytes_api()
+    if api is None or size < 2:  # sizes 0 and 1 may be shared singletons
+        return None
+    new, address_of = api
+    made = new(None, size)
+    import ctypes
+
+    window = memoryview((ctypes.c_char * size).from_address(address_of(made))).cast("B")
+    return made, window
+
+
+@functools.cache
+def _bytes_api():
+    try:
+        import ctypes
+
+        new = ctypes.pythonapi.PyBytes_FromStringAndSize
+        address_of = ctypes.pythonapi.PyBytes_AsString
+    except (ImportError, AttributeError):  # not CPython
+        return None
+    new.restype, new.argtypes = ctypes.py_object, [ctypes.c_void_p, ctypes.c_ssize_t]
+    address_of.restype, address_of.argtypes = ctypes.c_void_p, [ctypes.py_object]
+    return new, address_of
 
 
 class SharedBody(io.RawIOBase):

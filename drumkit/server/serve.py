@@ -92,11 +92,17 @@ def _json_error_channel():
             # A body arrives in many socket reads; waitress takes one per loop turn (a poll, and every
             # channel's readable/writable checks). Read on while the socket has more of the body:
             # 2 MB Arrow bodies took ~9 turns. A read that would block returns to the loop at once.
-            super().handle_read()
+            if self._receive_into_body() is None:
+                super().handle_read()  # waitress's read reports a closed connection or an error
             for _ in range(MAX_READS_PER_EVENT):
                 request = self.request
                 if request is None or request.completed or not request.headers_finished or not self.connected:
                     return
+                into_body = self._receive_into_body()
+                if into_body is not None:
+                    if not into_body:
+                        return
+                    continue
                 try:
                     data = self.socket.recv(self.adj.recv_bytes)
                 except OSError:  # would block, or an error the next poll's handle_read reports
@@ -105,6 +111,31 @@ def _json_error_channel():
                     return
                 self.last_activity = time.time()
                 self.received(data)
+
+        def _receive_into_body(self) -> bool | None:
+            """Receive the body's next bytes straight into its own buffer (`BodyChunks.room`): True when
+            some came, False when none are there yet, None when there is no such buffer or the read failed
+            (a closed connection, an error: waitress's own read then sees and reports it)."""
+            request = self.request
+            if request is None or request.completed or not request.headers_finished or not self.connected:
+                return None
+            receiver = request.body_rcv
+            if not isinstance(receiver, FixedStreamReceiver) or not isinstance(receiver.buf, BodyChunks):
+                return None
+            room = receiver.buf.room(min(receiver.remain, self.adj.recv_bytes))
+            if room is None or not len(room):
+                return None
+            try:
+                count = self.socket.recv_into(room)
+            except BlockingIOError:
+                return False
+            except OSError:
+                return None
+            if not count:
+                return None
+            self.last_activity = time.time()
+            self.received(room[:count])
+            return True
 
     return JsonErrorChannel
 
