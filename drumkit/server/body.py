@@ -17,13 +17,12 @@ class BodyChunks:
     """A request body of known length, received without copying it over and over.
 
     waitress's own buffer appends each chunk to a BytesIO that grows by an eighth at a time, copying
-    the body over and over (a 19 MB CSV was copied ~8 times). Bodies the predictor reads whole are
-    kept as received chunks and joined once into one bytes object (hooks get `bytes`, as in DRUM).
-    Larger ones, which it reads in row blocks, are copied as they arrive into the worker's one
-    large-body buffer (a join holds the chunks and their copy at once, ~11 MiB of a 19 MB request's
+    the body over and over (a 19 MB CSV was copied ~8 times). Bodies the predictor reads whole end as
+    one bytes object (hooks get `bytes`, as in DRUM): from IN_PLACE_BYTES up, that object is made when
+    the first bytes come and the socket receives into it (`room`); smaller ones are kept as received
+    and joined once. Larger ones, which it reads in row blocks, go into the worker's one large-body
+    buffer as they arrive (a join holds the chunks and their copy at once, ~11 MiB of a 19 MB request's
     peak); while another body holds that buffer, they are kept as received and joined at the end.
-    Bodies from IN_PLACE_BYTES up are received straight into their final buffer when the channel asks
-    for `room`: the `bytes` object itself for a body read whole, the large buffer for one read in blocks.
     """
 
     def __init__(self, size: int):
@@ -42,11 +41,7 @@ class BodyChunks:
     def room(self, limit: int) -> memoryview | None:
         """A writable view of the body's next `limit` bytes in its own buffer, for a socket to receive
         into; None when the body is kept as received chunks. The view goes back through `append`."""
-        if self._window is None and self.size == 0 and IN_PLACE_BYTES <= self.declared <= BODY_SPLIT_BYTES:
-            # Made when the first bytes come, not when a client merely declares a length.
-            made = unfilled_bytes(self.declared)
-            if made is not None:
-                self.exact, self._window = made
+        self._make_exact()
         if self._window is None or self.size >= len(self._window):
             return None
         return self._window[self.size : self.size + limit]
@@ -56,8 +51,7 @@ class BodyChunks:
         if isinstance(data, memoryview) and self._window is not None and data.obj is self._window.obj:
             self.size += len(data)
             return
-        if self._window is None and IN_PLACE_BYTES <= self.declared <= BODY_SPLIT_BYTES:
-            self.room(0)
+        self._make_exact()
         if self._window is not None:
             self._window[self.size : self.size + len(data)] = data
         else:
@@ -65,7 +59,7 @@ class BodyChunks:
         self.size += len(data)
 
     def getfile(self) -> io.BytesIO | SharedBody:
-        """The whole body as a file at position 0 (sharing the joined bytes, or the one buffer)."""
+        """The whole body as a file at position 0 (sharing its bytes, or the one buffer)."""
         if self.file is None:
             self._release_window()  # nothing writes into the body once it is handed on
             if self.large and self.whole is None:
@@ -89,6 +83,13 @@ class BodyChunks:
         self.whole = None
         self.exact = None
         self.file = None
+
+    def _make_exact(self) -> None:
+        # When the first bytes come, not when a client merely declares a length.
+        if self._window is None and self.size == 0 and IN_PLACE_BYTES <= self.declared <= BODY_SPLIT_BYTES:
+            made = unfilled_bytes(self.declared)
+            if made is not None:
+                self.exact, self._window = made
 
     def _release_window(self) -> None:
         if self._window is not None:
