@@ -149,11 +149,9 @@ def unfilled_bytes(size: int) -> tuple[bytes, memoryview] | None:
     api = _bytes_api()
     if api is None or size < 2:  # sizes 0 and 1 may be shared singletons
         return None
-    new, address_of = api
+    new, address_of, char = api
     made = new(None, size)
-    import ctypes
-
-    window = memoryview((ctypes.c_char * size).from_address(address_of(made))).cast("B")
+    window = memoryview((char * size).from_address(address_of(made))).cast("B")
     return made, window
 
 
@@ -168,7 +166,7 @@ def _bytes_api():
         return None
     new.restype, new.argtypes = ctypes.py_object, [ctypes.c_void_p, ctypes.c_ssize_t]
     address_of.restype, address_of.argtypes = ctypes.c_void_p, [ctypes.py_object]
-    return new, address_of
+    return new, address_of, ctypes.c_char
 
 
 class SharedBody(io.RawIOBase):

@@ -95,8 +95,7 @@ def _json_error_channel():
             if self._receive_into_body() is None:
                 super().handle_read()  # waitress's read reports a closed connection or an error
             for _ in range(MAX_READS_PER_EVENT):
-                request = self.request
-                if request is None or request.completed or not request.headers_finished or not self.connected:
+                if self._body_in_flight() is None:
                     return
                 into_body = self._receive_into_body()
                 if into_body is not None:
@@ -116,8 +115,8 @@ def _json_error_channel():
             """Receive the body's next bytes straight into its own buffer (`BodyChunks.room`): True when
             some came, False when none are there yet, None when there is no such buffer or the read failed
             (a closed connection, an error: waitress's own read then sees and reports it)."""
-            request = self.request
-            if request is None or request.completed or not request.headers_finished or not self.connected:
+            request = self._body_in_flight()
+            if request is None:
                 return None
             receiver = request.body_rcv
             if not isinstance(receiver, FixedStreamReceiver) or not isinstance(receiver.buf, BodyChunks):
@@ -136,6 +135,13 @@ def _json_error_channel():
             self.last_activity = time.time()
             self.received(room[:count])
             return True
+
+        def _body_in_flight(self):
+            """The request whose body is arriving on this open connection, or None."""
+            request = self.request
+            if request is None or request.completed or not request.headers_finished or not self.connected:
+                return None
+            return request
 
     return JsonErrorChannel
 
