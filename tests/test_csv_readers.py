@@ -8,15 +8,20 @@ block by block). Generated tables hit each of them directly, whatever their size
 
 import io
 import warnings
+from concurrent.futures import ThreadPoolExecutor
+from unittest import mock
 
 import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from drumkit.errors import PayloadError
 from drumkit.predictor import codecs
+from drumkit.predictor.codecs import csv_row_blocks
 from drumkit.predictor.codecs.csv_blocks import read_csv_bytes, read_small_csv_bytes
 from drumkit.predictor.codecs.csv_codec import PANDAS_MAX_BYTES
+from drumkit.predictor.codecs.csv_row_blocks import RowBlocksDiffer, _ahead, read_in_row_blocks
 from drumkit.predictor.codecs.pandas_reader import one_chunk_rows, read_csv_in_parts
 from tests.tiers import examples
 
@@ -266,3 +271,89 @@ def test_a_column_empty_in_the_first_blocks_takes_the_type_of_its_values(missing
         for frame in codecs.iter_body(data.encode(), codecs.CSV, block_bytes):
             frames = [] if frame is codecs.RESTART else [*frames, frame]
         same(pd.concat(frames, ignore_index=True), read_csv(data.encode()))
+
+
+def blocks_or_declined(data: bytes, block_bytes: int, threads: int, reuse: bool = True) -> pd.DataFrame | None:
+    """The row blocks pandas' parser reads ahead, joined; None when it declines the body.
+
+    `reuse=False`: as with a pandas whose parsers cannot be loaded with one range after another.
+    """
+    with mock.patch.object(csv_row_blocks, "reuses_parsers", lambda: reuse):
+        try:
+            frames = list(read_in_row_blocks(data, block_bytes, threads))
+        except RowBlocksDiffer:
+            return None
+    return pd.concat(frames, ignore_index=True)
+
+
+@SETTINGS
+@given(tables(max_rows=60), st.integers(16, 400), st.sampled_from([1, 2]), st.booleans())
+def test_row_blocks_read_ahead_equal_read_csv_exactly_or_are_declined(data, block_bytes, threads, reuse):
+    if parses(data):
+        got = blocks_or_declined(data, block_bytes, threads, reuse)
+        if got is not None:
+            pd.testing.assert_frame_equal(got, read_csv(data), check_exact=True)
+
+
+def plain_body(rows: int, late: str | None = None) -> bytes:
+    """Floats with gaps, ints, text and booleans; `late` replaces the last int."""
+    lines = ["f,i,s,b"] + [f"{'' if k % 7 == 0 else k / 3},{k},{'é' if k % 2 else 'x y'},{k % 3 == 0}" for k in range(rows)]
+    if late is not None:
+        lines[-1] = f"1.5,{late},x,True"
+    return ("\r\n".join(lines) + "\r\n").encode()
+
+
+@pytest.mark.parametrize("reuse", [True, False], ids=["reused-parsers", "a-parser-a-range"])
+@pytest.mark.parametrize("threads", [1, 2, 4])
+def test_row_blocks_of_one_type_are_read_by_pandas_parser_ahead(monkeypatch, threads, reuse):
+    """Ranges of 1 KiB are joined into blocks of 4 KiB, each of them a frame of read_csv's columns."""
+    monkeypatch.setattr(csv_row_blocks, "RANGE_BYTES", 1024)
+    monkeypatch.setattr(csv_row_blocks, "reuses_parsers", lambda: reuse)
+    data = plain_body(3000)
+    frames = list(read_in_row_blocks(data, 4096, threads))
+    assert all(isinstance(frame.index, pd.RangeIndex) for frame in frames)
+    assert len(data) // 4096 - 1 <= len(frames) <= len(data) // 4096 + 1
+    pd.testing.assert_frame_equal(pd.concat(frames, ignore_index=True), read_csv(data), check_exact=True)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        plain_body(3000, late="2.5"),  # ints, then a float in the last block
+        plain_body(3000, late=""),  # ints, then a gap
+        plain_body(3000, late="x"),  # ints, then text
+        plain_body(3000).replace(b"x y", b'"x y"'),  # quoted: a line break may sit inside a value
+        b"a\n" + b"1\n\n" * 2000,  # one column: its blank lines are rows
+        plain_body(3000) + b"1,2,x,True,5\r\n",  # a bad row: the whole body's reader names its line
+        plain_body(3000).replace(b"True", b"None", 1),  # booleans with a gap are objects
+    ],
+    ids=["int-then-float", "int-then-gap", "int-then-text", "quoted", "one-column", "bad-row", "bool-with-gap"],
+)
+def test_row_blocks_that_type_a_column_apart_are_declined_and_read_again_from_the_start(data):
+    with pytest.raises(RowBlocksDiffer):
+        list(read_in_row_blocks(data, 4096, 2))
+    if not parses(data):  # the bad row: the body's own reader names its line in the body
+        with pytest.raises(PayloadError, match="Expected 4 fields in line 3002, saw 5"):
+            list(codecs.iter_body(data, codecs.CSV, 4096))
+        return
+    frames = []
+    for frame in codecs.iter_body(data, codecs.CSV, 4096):
+        frames = [] if frame is codecs.RESTART else [*frames, frame]
+    same(pd.concat(frames, ignore_index=True), read_csv(data))
+
+
+def test_blocks_read_ahead_come_in_order_and_an_early_stop_leaves_none_queued():
+    started: list[int] = []
+
+    def parse(start: int, end: int) -> int:
+        started.append(start)
+        return start
+
+    spans = [(k, k + 1) for k in range(40)]
+    with ThreadPoolExecutor(1) as pool:
+        assert list(_ahead(pool, parse, spans, 3)) == list(range(40))
+        started.clear()
+        ahead = _ahead(pool, parse, spans, 3)
+        assert next(ahead) == 0
+        ahead.close()
+    assert set(started) <= {0, 1, 2, 3}  # the first, then at most three ahead of it

@@ -54,9 +54,24 @@ def decode(data: bytes, _colnames=None):
 
 
 def iter_body(data: bytes, block_bytes: int) -> Iterator:
-    """Row blocks of a CSV body with the whole body's dtypes (RESTART when a type changes late)."""
-    from drumkit.predictor.codecs.csv_blocks import stream_csv_bytes
+    """Row blocks of a CSV body with the whole body's dtypes (RESTART when a type changes late).
 
+    pandas' parser reads the blocks while they all type each column alike; a body where they do not is
+    read again from the start by pyarrow's (`csv_blocks`), which widens a column's type as blocks go.
+    """
+    from drumkit.predictor.codecs import RESTART
+    from drumkit.predictor.codecs.csv_blocks import parse_thread_count, stream_csv_bytes
+    from drumkit.predictor.codecs.csv_row_blocks import RowBlocksDiffer, read_in_row_blocks
+
+    emitted = False
+    try:
+        for frame in read_in_row_blocks(data, block_bytes, parse_thread_count()):
+            emitted = True
+            yield frame
+        return
+    except RowBlocksDiffer:
+        if emitted:
+            yield RESTART
     for frame, _done in stream_csv_bytes(data, block_bytes):
         yield frame
 

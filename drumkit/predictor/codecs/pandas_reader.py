@@ -7,7 +7,8 @@ one block per column):
 - a body that is one of read_csv's chunks (its `low_memory` typing unit) is typed whole, without the
   join of chunks that copies every column;
 - a large body is parsed as row ranges on several threads (pandas' parser lets go of the GIL) and
-  joined where typing the whole body agrees (`read_csv_in_parts`).
+  joined where typing the whole body agrees (`read_csv_in_parts`);
+- a body predicted in row blocks is parsed ahead on those threads while the model scores (`csv_row_blocks`).
 Whatever this pandas returns that is not the plain case (an index column, no columns, a changed
 internal API) is built by read_csv's own code.
 """
@@ -51,6 +52,19 @@ def _read(data: bytes, **options):
 
 def _parse(data: bytes, merge_blocks: bool = True, **options):
     """One read by read_csv's parser; `merge_blocks=False` keeps one block per column whatever the size."""
+    parsed = parse_columns(data, **options)
+    if not isinstance(parsed, tuple):
+        return parsed
+    names, values = parsed
+    # Large frames get one block per column, as read_csv's DataFrame(dict, copy=False) lays them out:
+    # merging the 18 float columns of a 10k-row body costs a copy, and models that select columns then
+    # copy them again. Small ones share a block per dtype: cheaper to build and to select from (100 rows
+    # read and scored by the light model: 0.91 instead of 1.01 ms; even at 3000 rows).
+    return columns_frame(names, values, merge_blocks)
+
+
+def parse_columns(data: bytes, **options):
+    """read_csv's parse of a body: (names, column arrays) in the plain case, else the frame read_csv builds."""
     import pandas as pd
 
     reader = pd.read_csv(io.BytesIO(data), iterator=True, **options)
@@ -63,18 +77,18 @@ def _parse(data: bytes, merge_blocks: bool = True, **options):
         index, columns, arrays = parsed
     except (TypeError, ValueError):
         return pd.read_csv(io.BytesIO(data), **options)
-    frame = None
     if index is None and arrays and list(arrays) == list(columns):
-        values = list(arrays.values())
-        length = len(values[0])
-        # Large frames get one block per column, as read_csv's DataFrame(dict, copy=False) lays them out:
-        # merging the 18 float columns of a 10k-row body costs a copy, and models that select columns then
-        # copy them again. Small ones share a block per dtype: cheaper to build and to select from (100 rows
-        # read and scored by the light model: 0.91 instead of 1.01 ms; even at 3000 rows).
-        frame = frame_of(
-            list(columns), values, length, consolidate=merge_blocks and length <= MERGED_BLOCK_ROWS
-        )
-    return frame if frame is not None else pd.DataFrame(arrays, columns=columns, index=index, copy=False)
+        return list(columns), list(arrays.values())
+    return pd.DataFrame(arrays, columns=columns, index=index, copy=False)
+
+
+def columns_frame(names: list, values: list, merge_blocks: bool = True):
+    """The frame of parsed columns (see `_parse` for `merge_blocks`)."""
+    import pandas as pd
+
+    length = len(values[0])
+    frame = frame_of(names, values, length, consolidate=merge_blocks and length <= MERGED_BLOCK_ROWS)
+    return frame if frame is not None else pd.DataFrame(dict(zip(names, values, strict=True)), copy=False)
 
 
 def read_csv_in_parts(data: bytes, parts: int):
@@ -104,7 +118,7 @@ def read_csv_in_parts(data: bytes, parts: int):
     header = data[:header_end]
     pieces = [data[: cuts[1]]]
     pieces += [header + data[start:end] for start, end in zip(cuts[1:], [*cuts[2:], len(data)], strict=True)]
-    pool = _part_pool(len(pieces) - 1)
+    pool = thread_pool(len(pieces) - 1)
     later = [pool.submit(_read_part, piece) for piece in pieces[1:]]
     frames = [_read_part(pieces[0])] + [future.result() for future in later]
     return _joined(frames, data)
@@ -144,7 +158,8 @@ def one_chunk_rows(width: int) -> int:
 _POOL: tuple[int, int, Any] | None = None  # (pid, threads, executor): a forked worker makes its own threads
 
 
-def _part_pool(threads: int):
+def thread_pool(threads: int):
+    """This process's pool of parse threads (at least `threads` of them)."""
     global _POOL
     from concurrent.futures import ThreadPoolExecutor
 
