@@ -326,8 +326,10 @@ def test_row_blocks_of_one_type_are_read_by_pandas_parser_ahead(monkeypatch, thr
         b"a\n" + b"1\n\n" * 2000,  # one column: its blank lines are rows
         plain_body(3000) + b"1,2,x,True,5\r\n",  # a bad row: the whole body's reader names its line
         plain_body(3000).replace(b"True", b"None", 1),  # booleans with a gap are objects
+        b"f,i,s,b\n" + b"\n" * 9000,  # no rows: read_csv's empty frame
     ],
-    ids=["int-then-float", "int-then-gap", "int-then-text", "quoted", "one-column", "bad-row", "bool-with-gap"],
+    ids=["int-then-float", "int-then-gap", "int-then-text", "quoted", "one-column", "bad-row", "bool-with-gap",
+         "no-rows"],
 )
 def test_row_blocks_that_type_a_column_apart_are_declined_and_read_again_from_the_start(data):
     with pytest.raises(RowBlocksDiffer):

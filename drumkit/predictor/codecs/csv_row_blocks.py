@@ -36,8 +36,8 @@ def read_in_row_blocks(data: bytes, block_bytes: int, threads: int) -> Iterator:
     """Frames of row blocks of about `block_bytes` with the whole body's dtypes, parsed ahead on `threads` threads.
 
     Raises RowBlocksDiffer for quoted bodies (a line break may sit inside a value), one-column bodies
-    (blank lines are rows there), ranges pandas cannot read (the whole body's reader names the body's
-    line) and the first range that types a column otherwise than the first.
+    (blank lines are rows there), bodies without rows, ranges pandas cannot read (the whole body's
+    reader names the body's line) and the first range that types a column otherwise than the first.
     """
     header_end = data.find(b"\n") + 1
     if header_end == 0 or b"," not in data[:header_end] or b'"' in data:
@@ -59,6 +59,7 @@ def read_in_row_blocks(data: bytes, block_bytes: int, threads: int) -> Iterator:
     types: list | None = None
     group: list = []
     group_bytes = 0
+    emitted = False
     for size, columns in parsed:
         if columns is None:
             raise RowBlocksDiffer
@@ -72,9 +73,11 @@ def read_in_row_blocks(data: bytes, block_bytes: int, threads: int) -> Iterator:
         group_bytes += size
         if group_bytes >= block_bytes:
             yield _stacked(names, group)
-            group, group_bytes = [], 0
+            group, group_bytes, emitted = [], 0, True
     if group:
         yield _stacked(names, group)
+    elif not emitted:
+        raise RowBlocksDiffer  # no rows: the empty frame read_csv gives is csv_blocks' to make
 
 
 class _RangeReader:
