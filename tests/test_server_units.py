@@ -132,9 +132,9 @@ def test_large_csv_is_read_in_row_ranges_on_two_threads(monkeypatch):
     threads = set()
     read_part = pandas_reader._read_part
 
-    def recorded(piece):
+    def recorded(*span):
         threads.add(threading.get_ident())
-        return read_part(piece)
+        return read_part(*span)
 
     monkeypatch.setattr(pandas_reader, "_read_part", recorded)
     pd.testing.assert_frame_equal(

@@ -3,8 +3,8 @@
 A body over the split size is predicted block by block so a worker's memory does not grow with it. Its
 rows are cut into ranges of RANGE_BYTES, parsed on the process's threads a few ranges ahead of the
 model, and joined into blocks of about the block size. pandas' parser costs less CPU than pyarrow's for
-the same rows; each parser thread reuses one parser, and the ranges stay small because a parser holds
-~3.5 times the bytes it reads while it reads them (benchmarks/server_bench.py, 100k-row CSV: 12.5
+the same rows; each thread reloads one parser (`pandas_rows`), and the ranges stay small because a
+parser holds ~3.5 times the bytes it reads while it reads them (benchmarks/server_bench.py, 100k-row CSV: 12.5
 requests a second instead of 8.8, peak 166 MiB instead of 172).
 
 Each range is typed on its own, as read_csv types each of its chunks. Where every range gives a
@@ -15,14 +15,11 @@ after blocks went out, and is read by `csv_blocks` from the start.
 
 from __future__ import annotations
 
-import functools
-import io
 import itertools
-import threading
 from collections.abc import Iterator
-from typing import Any
 
 from drumkit.predictor.codecs.pandas_reader import columns_frame, parse_columns, text_dtype, thread_pool
+from drumkit.predictor.codecs.pandas_rows import header_names, parse_rows
 
 # 1 MiB ranges read no faster in the benchmark, and fragment a worker's heap to a peak ~30 MiB higher.
 RANGE_BYTES = 512 * 1024
@@ -81,65 +78,22 @@ def read_in_row_blocks(data: bytes, block_bytes: int, threads: int) -> Iterator:
 
 
 class _RangeReader:
-    """(bytes, (names, column arrays) or None) of a range of a body's rows, with one parser a thread."""
+    """(bytes, (names, column arrays) or None) of a range of a body's rows."""
 
     def __init__(self, data: bytes, header_end: int):
         self.data = data
         self.header_end = header_end
         self.view = memoryview(data)
-        self.names = _header_names(data[:header_end])
-        self.parsers: dict[int, Any] = {}  # loaded with one range after another (keys: thread idents)
+        self.names = header_names(data[:header_end])
 
     def __call__(self, start: int, end: int) -> tuple[int, tuple[list, list] | None]:
-        parser = self.parsers.pop(threading.get_ident(), None)
-        if parser is None and reuses_parsers():
-            parser = _header_less_parser(self.names)
-        try:
-            if parser is None:
+        columns = None if self.names is None else parse_rows(self.names, self.view[start:end])
+        if columns is None:  # no parser to reload, or rows it cannot say: the usual read decides
+            try:
                 columns = parse_columns(self.data[: self.header_end] + self.data[start:end], low_memory=False)
-            else:
-                columns = _read_range(parser, self.view[start:end])
-                self.parsers[threading.get_ident()] = parser  # not after an error: its state is unknown
-        except (ValueError, UnicodeDecodeError):
-            return end - start, None
+            except (ValueError, UnicodeDecodeError):
+                return end - start, None
         return end - start, columns if isinstance(columns, tuple) else None
-
-
-def _header_names(header: bytes) -> list:
-    """The names read_csv gives a header line (`a.1` for a repeat, `Unnamed: 2` for a blank)."""
-    import pandas as pd
-
-    return list(pd.read_csv(io.BytesIO(header)).columns)
-
-
-@functools.cache
-def reuses_parsers() -> bool:
-    """Whether this pandas' parser can be loaded with one buffer after another (`load_buffer`, private, 3.1+).
-
-    pandas' own parallel read_csv reuses its parsers so: building one costs ~0.5 ms under the GIL, as
-    much as parsing 100 KB.
-    """
-    from pandas._libs import parsers  # type: ignore[attr-defined]
-
-    return hasattr(parsers.TextReader, "load_buffer")
-
-
-def _header_less_parser(names: list):
-    import pandas as pd
-
-    parser = pd.read_csv(io.BytesIO(b""), header=None, names=names, low_memory=False, iterator=True)
-    return parser if hasattr(getattr(parser, "_engine", None), "_first_chunk") else None
-
-
-def _read_range(parser, rows: memoryview) -> tuple[list, list] | None:
-    """(names, column arrays) of header-less rows read by a reused parser; None when not the plain case."""
-    engine = parser._engine
-    engine._reader.load_buffer(rows)
-    engine._first_chunk = True  # else a parser that read to the end of its last buffer stops
-    index, columns, arrays = engine.read()
-    if index is not None or not arrays or list(arrays) != list(columns):
-        return None  # an index column (rows longer than the header): read_csv's own frame decides
-    return list(columns), list(arrays.values())
 
 
 def _agreeable_types(values: list) -> list:

@@ -8,6 +8,7 @@ one block per column):
   join of chunks that copies every column;
 - a large body is parsed as row ranges on several threads (pandas' parser lets go of the GIL) and
   joined where typing the whole body agrees (`read_csv_in_parts`);
+- the rows after a header are read by a parser each thread keeps and reloads (`pandas_rows`);
 - a body predicted in row blocks is parsed ahead on those threads while the model scores (`csv_row_blocks`).
 Whatever this pandas returns that is not the plain case (an index column, no columns, a changed
 internal API) is built by read_csv's own code.
@@ -22,6 +23,7 @@ import re
 from typing import Any
 
 from drumkit.predictor.codecs.frames import frame_of
+from drumkit.predictor.codecs.pandas_rows import header_names, parse_rows
 
 MERGED_BLOCK_ROWS = 4096  # up to this many rows, same-typed columns share a block (see _parse)
 SMALL_BODY_BYTES = 64 * 1024  # bodies whose commas and line breaks are worth counting (~10 us)
@@ -42,12 +44,22 @@ def _read(data: bytes, **options):
     read so when it certainly is one (a small body, counted) or when it turns out to be (a larger one
     that looks like one is read again, chunk by chunk, if it was not)."""
     if _one_chunk(data):
-        return _parse(data, low_memory=False, **options)
+        return _parse_whole(data, **options)
     if looks_like_one_chunk(data):
-        frame = _parse(data, low_memory=False, **options)
+        frame = _parse_whole(data, **options)
         if within_one_chunk(frame):
             return frame
     return _parse(data, **options)
+
+
+def _parse_whole(data: bytes, **options):
+    """A body typed as one chunk, its rows by this thread's reloaded parser where it can (`pandas_rows`)."""
+    header_end = data.find(b"\n") + 1
+    names = None if options or header_end == 0 else header_names(data[:header_end])
+    columns = None if names is None else parse_rows(names, memoryview(data)[header_end:])
+    if columns is None:
+        return _parse(data, low_memory=False, **options)
+    return columns_frame(*columns)
 
 
 def _parse(data: bytes, merge_blocks: bool = True, **options):
@@ -115,12 +127,10 @@ def read_csv_in_parts(data: bytes, parts: int):
         cuts.append(at + 1)
     if len(cuts) < 2:
         return None
-    header = data[:header_end]
-    pieces = [data[: cuts[1]]]
-    pieces += [header + data[start:end] for start, end in zip(cuts[1:], [*cuts[2:], len(data)], strict=True)]
-    pool = thread_pool(len(pieces) - 1)
-    later = [pool.submit(_read_part, piece) for piece in pieces[1:]]
-    frames = [_read_part(pieces[0])] + [future.result() for future in later]
+    spans = list(zip(cuts, [*cuts[1:], len(data)], strict=True))
+    pool = thread_pool(len(spans) - 1)
+    later = [pool.submit(_read_part, data, header_end, *span) for span in spans[1:]]
+    frames = [_read_part(data, header_end, *spans[0])] + [future.result() for future in later]
     return _joined(frames, data)
 
 
@@ -172,10 +182,15 @@ def thread_pool(threads: int):
     return _POOL[2]
 
 
-def _read_part(piece: bytes):
+def _read_part(data: bytes, header_end: int, start: int, end: int):
+    """The frame of one row range (rows `start:end` after the header), or None to read the body whole."""
+    names = header_names(data[:header_end])
+    columns = None if names is None else parse_rows(names, memoryview(data)[start:end])
+    if columns is not None:
+        return columns_frame(*columns, merge_blocks=False)
     try:
         # Typed whole (the join takes only bodies of one chunk), laid out as the large frame it becomes.
-        return _parse(piece, merge_blocks=False, low_memory=False)
+        return _parse(data[:header_end] + data[start:end], merge_blocks=False, low_memory=False)
     except (ValueError, UnicodeDecodeError):  # the whole body's reader gives the error, with its line numbers
         return None
 
