@@ -368,3 +368,22 @@ def test_blocks_read_ahead_come_in_order_and_an_early_stop_leaves_none_queued():
         assert next(ahead) == 0
         ahead.close()
     assert set(started) <= {0, 1, 2, 3}  # the first, then at most three ahead of it
+
+
+def test_a_thread_reloads_one_parser_and_each_body_is_typed_afresh():
+    pandas_rows._PARSERS.clear()
+    names = pandas_rows.header_names(b"a,b\n")
+    assert names == ("a", "b") and pandas_rows.header_names(bytearray(b"a,a\r\n")) == ("a", "a.1")
+    first = pandas_rows.parse_rows(names, memoryview(b"1,x\n2,y\n"))
+    kept = list(pandas_rows._PARSERS.values())
+    broken = pandas_rows.parse_rows(names, memoryview(b'3,"open\n'))  # an error: read the usual way
+    second = pandas_rows.parse_rows(names, memoryview(b"3.5,z\n"))
+    longer = pandas_rows.parse_rows(names, memoryview(b"1,2,3\n"))  # an index column: read the usual way
+    assert broken is None and longer is None
+    if not pandas_rows.reuses_parsers():  # a pandas without load_buffer: every body is read the usual way
+        assert first is None and second is None
+        return
+    assert len(kept) == 1 and first is not None and second is not None
+    assert first[1][0].tolist() == [1, 2] and str(first[1][0].dtype) == "int64"
+    assert second[1][0].tolist() == [3.5] and list(second[1][1]) == ["z"]  # nothing left of the last body
+    assert kept[0] not in pandas_rows._PARSERS.values()  # the parser that met the error was dropped

@@ -60,8 +60,10 @@ def parse_rows(names: tuple, rows: memoryview) -> tuple[list, list] | None:
         return None
     try:
         columns = _read(parser, rows)
-    except (ValueError, UnicodeDecodeError):
+    except Exception:  # whatever this shortcut meets, the usual reader decides (and says why)
         return None  # and the parser goes: its state after an error is unknown
+    if columns is None:
+        return None  # nor is one kept that met an index column
     if len(_PARSERS) >= _MAX_PARSERS:
         _PARSERS.clear()
     _PARSERS[key] = parser
