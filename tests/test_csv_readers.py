@@ -133,18 +133,27 @@ def test_large_frames_are_laid_out_as_read_csv_lays_them_out():
         b"a,a,b\n1,2,3\n",  # a repeated name becomes a.1
         b"a\n1\n\n2\n",  # one column: blank lines are rows
         b"a,b\n1\n2,x\n",  # short rows are padded
+        b"\n \na,b\n1,2\n",  # blank lines before the header: the first line is not the header
+        b"\xef\xbb\xbfa,b\n1,x\n",  # a byte-order mark before the header
+        b"a,a,a.1\n1,2,3\n",  # a repeat named like a name that is there
+        b'a,b\n1,"x\ny"\n',  # a line break inside a value
+        b"a,b\n1,2\n3,4,5\n",  # a later row too long: read_csv's error
         # 1000 columns make pandas parse ~1024 rows at a time: a late text value leaves ints and text in one column
         (",".join(f"c{i}" for i in range(1000)) + "\n" + "1\n" * 1100 + "x\n").encode(),
         # over 64 KiB, and its first rows are wide: it looks like a few rows, then has more than a chunk
         (",".join(f"c{i}" for i in range(1000)) + "\n" + (",".join(["1"] * 1000) + "\n") * 34
          + "1\n" * 1100 + "x\n").encode(),
     ],
-    ids=["header-only", "index-column", "repeated-name", "blank-lines", "short-rows", "mixed-chunks",
-         "looks-one-chunk"],
+    ids=["header-only", "index-column", "repeated-name", "blank-lines", "short-rows", "blank-before-header", "bom",
+         "repeat-of-a-name", "quoted-line-break", "long-later-row", "mixed-chunks", "looks-one-chunk"],
 )
 def test_pandas_parser_reader_keeps_read_csvs_odd_cases(data):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", pd.errors.DtypeWarning)
+        if not parses(data):  # read_csv's error, with the body's line number
+            with pytest.raises(PayloadError, match="Expected 2 fields in line 3, saw 3"):
+                read_small_csv_bytes(data)
+            return
         expected = read_csv(data)
         got = read_small_csv_bytes(data)
     pd.testing.assert_frame_equal(got, expected, check_exact=True)
