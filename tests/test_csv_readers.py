@@ -383,6 +383,10 @@ def test_a_thread_reloads_one_parser_and_each_body_is_typed_afresh():
     pandas_rows._PARSERS.clear()
     names = pandas_rows.header_names(b"a,b\n")
     assert names == ("a", "b") and pandas_rows.header_names(bytearray(b"a,a\r\n")) == ("a", "a.1")
+    wide = ",".join(f"column_{i}" for i in range(20_000)).encode() + b"\n"  # read each time, not cached
+    cached = pandas_rows._header_names.cache_info().currsize
+    assert pandas_rows.header_names(wide) == tuple(f"column_{i}" for i in range(20_000))
+    assert len(wide) > 64 * 1024 and pandas_rows._header_names.cache_info().currsize == cached
     first = pandas_rows.parse_rows(names, memoryview(b"1,x\n2,y\n"))
     kept = list(pandas_rows._PARSERS.values())
     broken = pandas_rows.parse_rows(names, memoryview(b'3,"open\n'))  # an error: read the usual way

@@ -18,8 +18,13 @@ _PARSERS: dict[tuple, Any] = {}  # (pid, thread, names) -> a parser only that th
 _MAX_PARSERS = 64
 
 
+_CACHED_HEADER_BYTES = 64 * 1024  # wider headers are read each time: 64 cached ones stay small
+
+
 def header_names(header: bytes | bytearray) -> tuple | None:
     """The column names read_csv gives a header line (`a.1` for a repeat, `Unnamed: 2` for a blank), or None."""
+    if len(header) > _CACHED_HEADER_BYTES:
+        return _header_names.__wrapped__(bytes(header))
     return _header_names(bytes(header))  # a large body arrives in a bytearray, which cannot be a cache key
 
 
