@@ -18,8 +18,8 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterator
 
-from drumkit.predictor.codecs.pandas_reader import columns_frame, parse_columns, text_dtype, thread_pool
-from drumkit.predictor.codecs.pandas_rows import header_names, parse_rows
+from drumkit.predictor.codecs.pandas_reader import columns_frame, range_columns, text_dtype, thread_pool
+from drumkit.predictor.codecs.pandas_rows import header_names
 
 # 1 MiB ranges read no faster in the benchmark, and fragment a worker's heap to a peak ~30 MiB higher.
 RANGE_BYTES = 512 * 1024
@@ -45,7 +45,11 @@ def read_in_row_blocks(data: bytes, block_bytes: int, threads: int) -> Iterator:
         end = data.find(b"\n", cuts[-1] + span - 1)
         cuts.append(len(data) if end < 0 else end + 1)
     ranges = list(itertools.pairwise(cuts))
-    read = _RangeReader(data, header_end)
+    names_of_header = header_names(data[:header_end])
+
+    def read(start: int, end: int) -> tuple[int, tuple[list, list] | None]:
+        return end - start, range_columns(data, header_end, names_of_header, start, end)
+
     if threads < 2:
         parsed: Iterator = (read(*cut) for cut in ranges)
     else:
@@ -75,25 +79,6 @@ def read_in_row_blocks(data: bytes, block_bytes: int, threads: int) -> Iterator:
         yield _stacked(names, group)
     elif not emitted:
         raise RowBlocksDiffer  # no rows: the empty frame read_csv gives is csv_blocks' to make
-
-
-class _RangeReader:
-    """(bytes, (names, column arrays) or None) of a range of a body's rows."""
-
-    def __init__(self, data: bytes, header_end: int):
-        self.data = data
-        self.header_end = header_end
-        self.view = memoryview(data)
-        self.names = header_names(data[:header_end])
-
-    def __call__(self, start: int, end: int) -> tuple[int, tuple[list, list] | None]:
-        columns = None if self.names is None else parse_rows(self.names, self.view[start:end])
-        if columns is None:  # no parser to reload, or rows it cannot say: the usual read decides
-            try:
-                columns = parse_columns(self.data[: self.header_end] + self.data[start:end], low_memory=False)
-            except (ValueError, UnicodeDecodeError):
-                return end - start, None
-        return end - start, columns if isinstance(columns, tuple) else None
 
 
 def _agreeable_types(values: list) -> list:

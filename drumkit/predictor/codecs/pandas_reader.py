@@ -128,9 +128,10 @@ def read_csv_in_parts(data: bytes, parts: int):
     if len(cuts) < 2:
         return None
     spans = list(zip(cuts, [*cuts[1:], len(data)], strict=True))
+    names = header_names(data[:header_end])
     pool = thread_pool(len(spans) - 1)
-    later = [pool.submit(_read_part, data, header_end, *span) for span in spans[1:]]
-    frames = [_read_part(data, header_end, *spans[0])] + [future.result() for future in later]
+    later = [pool.submit(_read_part, data, header_end, names, *span) for span in spans[1:]]
+    frames = [_read_part(data, header_end, names, *spans[0])] + [future.result() for future in later]
     return _joined(frames, data)
 
 
@@ -182,17 +183,26 @@ def thread_pool(threads: int):
     return _POOL[2]
 
 
-def _read_part(data: bytes, header_end: int, start: int, end: int):
-    """The frame of one row range (rows `start:end` after the header), or None to read the body whole."""
-    names = header_names(data[:header_end])
+def range_columns(
+    data: bytes, header_end: int, names: tuple | None, start: int, end: int
+) -> tuple[list, list] | None:
+    """(names, column arrays) of the rows `start:end` after a body's header (`names`, from `header_names`),
+    typed on their own; None when read_csv would not give them as plain columns or cannot read them (the
+    whole body's reader then gives its error, with the body's line numbers)."""
     columns = None if names is None else parse_rows(names, memoryview(data)[start:end])
     if columns is not None:
-        return columns_frame(*columns, merge_blocks=False)
+        return columns
     try:
-        # Typed whole (the join takes only bodies of one chunk), laid out as the large frame it becomes.
-        return _parse(data[:header_end] + data[start:end], merge_blocks=False, low_memory=False)
-    except (ValueError, UnicodeDecodeError):  # the whole body's reader gives the error, with its line numbers
+        parsed = parse_columns(data[:header_end] + data[start:end], low_memory=False)
+    except (ValueError, UnicodeDecodeError):
         return None
+    return parsed if isinstance(parsed, tuple) else None
+
+
+def _read_part(data: bytes, header_end: int, names: tuple | None, start: int, end: int):
+    """The frame of one row range, laid out as the large frame it becomes; None to read the body whole."""
+    columns = range_columns(data, header_end, names, start, end)
+    return None if columns is None else columns_frame(*columns, merge_blocks=False)
 
 
 def _joined(frames: list, data: bytes):

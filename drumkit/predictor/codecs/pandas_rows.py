@@ -16,8 +16,6 @@ from typing import Any
 
 _PARSERS: dict[tuple, Any] = {}  # (pid, thread, names) -> a parser only that thread loads
 _MAX_PARSERS = 64
-
-
 _CACHED_HEADER_BYTES = 64 * 1024  # wider headers are read each time: 64 cached ones stay small
 
 
