@@ -181,3 +181,25 @@ def test_one_large_body_at_a_time_gets_the_buffer_the_others_are_kept_as_receive
     late.close()
     holder.close()
     assert BodyChunks(size).whole is buffer
+
+
+def test_a_large_body_whose_client_left_half_way_hands_the_buffer_back():
+    """A client that stops mid-upload must not keep the worker's large-body buffer from the next bodies."""
+    import socket
+    from types import SimpleNamespace
+
+    from waitress.adjustments import Adjustments
+
+    from drumkit.server import serve
+
+    size = codecs.BODY_SPLIT_BYTES + 1000
+    ours, theirs = socket.socketpair()
+    channel_class = serve._json_error_channel()
+    channel = channel_class(SimpleNamespace(active_channels={}), ours, ("127.0.0.1", 1), Adjustments(), map={})
+    head = f"POST /predictions/ HTTP/1.1\r\nContent-Type: text/csv\r\nContent-Length: {size}\r\n\r\n"
+    channel.received(head.encode() + b"a,b\n1,2\n" * 100)
+    assert body_module._LARGE_BODY.lent and not channel.request.completed
+    theirs.close()
+    channel.handle_close()
+    assert not body_module._LARGE_BODY.lent and channel.request is None
+    assert body_module._LARGE_BODY.take(10) is not None  # the next large body is received into it again
