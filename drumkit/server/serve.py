@@ -141,7 +141,7 @@ def _json_error_channel():
             # left kept the worker's large-body buffer lent for good: every later large body was then
             # joined from chunks (a 19 MB body twice over), and a worker's peak crept from ~160 to
             # ~225 MiB (wrk stopping mid-upload did this to the benchmark's 100k-row case).
-            request, self.request = self.request, None
+            request = self._body_in_flight()
             if request is not None:
                 request.close()
             super().handle_close()
