@@ -4,8 +4,9 @@ A body over the split size is predicted block by block so a worker's memory does
 rows are cut into ranges of RANGE_BYTES, parsed on the process's threads a few ranges ahead of the
 model, and joined into blocks of about the block size. pandas' parser costs less CPU than pyarrow's for
 the same rows; each thread reloads one parser (`pandas_rows`), and the ranges stay small because a
-parser holds ~3.5 times the bytes it reads while it reads them (a 19 MB body at c=1: 12.5 requests
-a second instead of 8.75, a worker's peak 160-167 MiB instead of 172; benchmarks/README.md).
+parser holds ~3.5 times the bytes it reads while it reads them (a 19 MB body at c=1: ~20 requests a
+second instead of 8.75 with pyarrow's blocks, a worker's peak ~170 MiB instead of 172 and the
+floor's ~183; benchmarks/README.md).
 
 Each range is typed on its own, as read_csv types each of its chunks. Where every range gives a
 column the same int, float, bool or text type, that is the whole body's type (a column read_csv would
@@ -21,8 +22,9 @@ from collections.abc import Iterator
 from drumkit.predictor.codecs.pandas_reader import columns_frame, range_columns, text_dtype, thread_pool
 from drumkit.predictor.codecs.pandas_rows import header_names
 
-# 1 MiB ranges read no faster in the benchmark, and fragment a worker's heap to a peak ~30 MiB higher.
-RANGE_BYTES = 512 * 1024
+# The 19 MB body at c=1, six rounds alternating: 17.8 requests a second with 512 KiB ranges (peak
+# 163-168 MiB), 19.8 with 1 MiB (168-175), 18.9 with 2 MiB (180-182: the floor's peak).
+RANGE_BYTES = 1024 * 1024
 
 
 class RowBlocksDiffer(Exception):
