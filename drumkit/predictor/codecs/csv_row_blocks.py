@@ -4,9 +4,9 @@ A body over the split size is predicted block by block so a worker's memory does
 rows are cut into ranges of RANGE_BYTES, parsed on the process's threads a few ranges ahead of the
 model, and joined into blocks of about the block size. pandas' parser costs less CPU than pyarrow's for
 the same rows; each thread reloads one parser (`pandas_rows`), and the ranges stay small because a
-parser holds ~3.5 times the bytes it reads while it reads them (a 19 MB body at c=1: ~20 requests a
-second instead of 8.75 with pyarrow's blocks, a worker's peak ~170 MiB instead of 172 and the
-floor's ~183; benchmarks/README.md).
+parser holds ~3.5 times the bytes it reads while it reads them (a 19 MB body at c=1: 12.5 requests a
+second instead of 8.75 with pyarrow's blocks, and 1 MiB ranges 11% more than 512 KiB ones, measured
+on two machines; a worker's peak ~170 MiB against the floor's ~183; benchmarks/README.md).
 
 Each range is typed on its own, as read_csv types each of its chunks. Where every range gives a
 column the same int, float, bool or text type, that is the whole body's type (a column read_csv would
