@@ -140,10 +140,11 @@ def _json_error_channel():
             # waitress closes only the requests it received whole. A body half received when its client
             # left kept the worker's large-body buffer lent for good: every later large body was then
             # joined from chunks (a 19 MB body twice over), and a worker's peak crept from ~160 to
-            # ~225 MiB (wrk stopping mid-upload did this to the benchmark's 100k-row case).
-            request = self._body_in_flight()
-            if request is not None:
-                request.close()
+            # ~225 MiB (wrk stopping mid-upload did this to the benchmark's 100k-row case). waitress keeps
+            # only an unfinished request in `self.request`, whatever the connection's state by now.
+            unfinished = self.request
+            if unfinished is not None:
+                unfinished.close()
             super().handle_close()
 
         def _body_in_flight(self):
